@@ -1,0 +1,148 @@
+"""Command line: parses arguments, runs a command, prints. Commands do the work; only this module prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+
+from site_builder import __version__
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+REPORT_URL = "the site-builder maintainers (include the command and the file named above)"
+
+
+class UsageError(Exception):
+    """Wrong command-line use: printed as one line, exit 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
+                        help="the site root (default: the current folder)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show a traceback on an internal error")
+    parser = argparse.ArgumentParser(prog="site-builder", parents=[common],
+                                     description="Validate, score and publish customer service center appraisals.")
+    parser.add_argument("--version", action="version", version=f"site-builder {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    check = sub.add_parser("check", parents=[common], help="validate the sources (all, or the files given)")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+
+    scores = sub.add_parser("scores", parents=[common], help="print the scores")
+    scores.add_argument("--month", help="only this period, YYYY-MM")
+    scores.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    root = getattr(args, "root", None) or Path.cwd()
+    debug = getattr(args, "debug", False)
+    try:
+        if not root.is_dir():
+            raise UsageError(f"the site root `{root}` is not a folder")
+        return COMMANDS[args.command](root.resolve(), args)
+    except UsageError as exc:
+        print(f"site-builder: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("site-builder: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a clear line
+        if debug:
+            traceback.print_exc()
+        else:
+            where = _innermost_file(exc)
+            print(f"site-builder: internal error ({type(exc).__name__}: {exc}){where}. This is a bug in "
+                  f"site-builder, not in your content: please report it to {REPORT_URL}; "
+                  "run again with --debug to see the traceback.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _innermost_file(exc: BaseException) -> str:
+    note = getattr(exc, "__notes__", None)
+    return f" while processing {note[-1]}" if note else ""
+
+
+def _print_diagnostics(diags, stream) -> None:
+    for diagnostic in diags.errors + diags.warnings:
+        print(diagnostic.text(), file=stream)
+
+
+def cmd_check(root: Path, args) -> int:
+    from site_builder.pipeline import load
+
+    loaded = load(root)
+    diags = loaded.diagnostics
+    selected = _selected_paths(root, args.paths)
+    errors = [d for d in diags.errors if selected is None or _wanted(d.file, selected)]
+    warnings = [d for d in diags.warnings if selected is None or _wanted(d.file, selected)]
+    if args.format == "json":
+        print(json.dumps({"errors": [d.as_json() for d in errors], "warnings": [d.as_json() for d in warnings]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for diagnostic in errors + warnings:
+            print(diagnostic.text())
+        files = len(loaded.sources) if selected is None else sum(_wanted(s.path, selected) for s in loaded.sources)
+        print(f"checked {files} file{'s' * (files != 1)}: {len(errors)} error{'s' * (len(errors) != 1)}, "
+              f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
+    return EXIT_CONTENT if errors else EXIT_OK
+
+
+def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
+    """The given paths relative to the root; a folder selects everything below it."""
+    if not paths:
+        return None
+    selected = []
+    for path in paths:
+        full = (Path.cwd() / path).resolve() if not path.is_absolute() else path.resolve()
+        if not full.exists():
+            raise UsageError(f"no such file or folder: {path}")
+        try:
+            selected.append(full.relative_to(root).as_posix())
+        except ValueError:
+            raise UsageError(f"{path} is outside the site root {root}") from None
+    return selected
+
+
+def _wanted(file: str, selected: list[str]) -> bool:
+    return any(s == "." or file == s or file.startswith(s.rstrip("/") + "/") for s in selected)
+
+
+def cmd_scores(root: Path, args) -> int:
+    from site_builder import report
+    from site_builder.pipeline import load, scores
+
+    if args.month and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        raise UsageError(f"--month {args.month}: write the month as YYYY-MM, like 2026-11")
+    loaded = load(root)
+    if not loaded.ok:
+        _print_diagnostics(loaded.diagnostics, sys.stderr)
+        print("site-builder: the content has errors; fix them and run again (see `site-builder check`)",
+              file=sys.stderr)
+        return EXIT_CONTENT
+    site = loaded.site
+    periods = scores(site)
+    if args.month:
+        if args.month not in periods:
+            known = ", ".join(periods) or "none"
+            print(f"site-builder: no scores for {args.month} (months with scores: {known})", file=sys.stderr)
+            return EXIT_CONTENT
+        periods = {args.month: periods[args.month]}
+    if args.format == "json":
+        print(json.dumps(report.months_json(site, periods), ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(report.to_csv(report.scores_rows(site, periods)))
+    else:
+        sys.stdout.write(report.scores_table(site, periods, site.rules.language))
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "scores": cmd_scores}

@@ -1,0 +1,95 @@
+"""Diagnostics: every problem found in the sources, with where it is and what to do about it."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    file: str  # path relative to the site root, with forward slashes
+    line: int  # 1-based; 0 when the problem is about the whole file
+    column: int  # 1-based; 0 when unknown
+    code: str
+    message: str
+    hint: str = ""
+    severity: str = ERROR
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, self.code, self.message)
+
+    def text(self) -> str:
+        where = self.file
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        label = "" if self.severity == ERROR else "warning: "
+        out = f"{where}: {label}{self.code}: {self.message}"
+        if self.hint:
+            out += f"\n    hint: {self.hint}"
+        return out
+
+    def as_json(self) -> dict:
+        entry = {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+        }
+        if self.hint:
+            entry["hint"] = self.hint
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Pos:
+    """Where a value stands in a source file."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics; stages append to it and never raise for bad input."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, pos: Pos, code: str, message: str, hint: str = "") -> None:
+        self.items.append(Diagnostic(pos.file, pos.line, pos.column, code, message, hint, ERROR))
+
+    def warning(self, pos: Pos, code: str, message: str, hint: str = "") -> None:
+        self.items.append(Diagnostic(pos.file, pos.line, pos.column, code, message, hint, WARNING))
+
+    def extend(self, other: Iterable[Diagnostic]) -> None:
+        self.items.extend(other)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return sorted((d for d in self.items if d.severity == ERROR), key=Diagnostic.sort_key)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return sorted((d for d in self.items if d.severity == WARNING), key=Diagnostic.sort_key)
+
+    def has_errors_in(self, file: str) -> bool:
+        return any(d.file == file and d.severity == ERROR for d in self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' did you mean `x`?' when a close match exists, else ''."""
+    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean `{match[0]}`?" if match else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    return ", ".join(f"`{c}`" for c in choices)

@@ -1,0 +1,12 @@
+"""Resource bounds that keep one hostile or broken file from exhausting the builder.
+
+These are engineering limits, not numbers of the appraisal procedure (those live in rules.yaml).
+"""
+
+MAX_RECORD_BYTES = 1 << 20  # one record, appeal or sign-off
+MAX_DATA_FILE_BYTES = 16 << 20  # people.yaml and rules.yaml, which grow with the roster
+MAX_FRONT_MATTER_BYTES = 64 << 10
+YAML_MAX_DEPTH = 16
+YAML_MAX_NODES = 1_000_000
+MAX_FINDINGS_PER_RECORD = 200
+MAX_BODY_CHARS = 200_000

@@ -1,0 +1,218 @@
+"""Read stage: the files of a site root, decoded and split into positioned YAML and Markdown.
+
+Nothing here knows what a record means; it only finds the files, refuses what cannot be read safely
+(wrong encoding, binary, oversized, odd paths, links out of the site) and keeps every position.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from site_builder import limits
+from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.yamltree import Node, parse_yaml
+
+RULES_FILE = "rules.yaml"
+PEOPLE_FILE = "content/people.yaml"
+# document kind -> folder under the root
+FOLDERS = {"record": "content/records", "appeal": "content/appeals", "month": "content/months"}
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_EDITOR_TEMP = re.compile(r"^(\.|#)|~$|\.sw[a-p]$|\.tmp$")
+_FENCE = re.compile(r"---[ \t]*")
+_CLOSE = re.compile(r"(---|\.\.\.)[ \t]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One file as read: its YAML (front matter, or the whole file for .yaml) and Markdown body."""
+
+    path: str  # relative to the root, forward slashes
+    kind: str  # rules, people, record, appeal, month
+    doc_id: str  # for records, appeals and months: the path under their folder without `.md`
+    meta: Node | None
+    readable: bool  # False when the file or its YAML could not be read (already reported)
+    body: str = ""
+    body_line: int = 0  # file line on which the body starts
+    digest: str = ""  # sha256 of the bytes as stored
+
+    @property
+    def pos(self) -> Pos:
+        return Pos(self.path, 1, 1)
+
+
+def decode(data: bytes, path: str, diags: Diagnostics) -> str | None:
+    """UTF-8 text with a BOM and CRLF accepted; anything else gets a message saying how to re-save it."""
+    resave = "open it in your editor and save it again as UTF-8"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
+        diags.error(Pos(path, 1, 1), "not-utf8", "the file is UTF-16, not UTF-8", resave)
+        return None
+    if b"\x00" in data:
+        diags.error(Pos(path, 1, 1), "binary-file", "the file contains NUL bytes: it is not a text file",
+                    "records are plain text Markdown files; remove or replace this file")
+        return None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        try:
+            data.decode("gb18030")
+            what = "the file is not UTF-8 (it looks like GBK/GB18030)"
+        except UnicodeDecodeError:
+            what = "the file is not UTF-8"
+        diags.error(Pos(path, line, column), "not-utf8", what, resave)
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _looks_utf16(data: bytes) -> bool:
+    head = data[:200]
+    return len(head) >= 4 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4)
+
+
+def split_front_matter(text: str, path: str, diags: Diagnostics):
+    """(yaml text, its first line, body, body's first line), or None when there is no front matter."""
+    lines = text.split("\n")
+    if not lines or not _FENCE.fullmatch(lines[0]):
+        diags.error(Pos(path, 1, 1), "no-front-matter", "the file does not start with a `---` line",
+                    "start the file with `---`, the settings (type, date, …), then `---`, then the text")
+        return None
+    for index in range(1, len(lines)):
+        if _CLOSE.fullmatch(lines[index]):
+            return "\n".join(lines[1:index]) + "\n", 2, "\n".join(lines[index + 1:]), index + 2
+    diags.error(Pos(path, 1, 1), "no-front-matter", "the `---` on line 1 is never closed",
+                "end the settings with a line holding only `---`")
+    return None
+
+
+def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostics) -> Source:
+    """Read one file; problems become diagnostics and an unreadable Source."""
+    unreadable = Source(path, kind, doc_id, None, False)
+    cap = limits.MAX_RECORD_BYTES if kind in FOLDERS else limits.MAX_DATA_FILE_BYTES
+    try:
+        with open(root / path, "rb") as handle:
+            data = handle.read(cap + 1)
+    except OSError as exc:
+        diags.error(Pos(path), "unreadable", f"cannot read the file: {exc.strerror}")
+        return unreadable
+    if len(data) > cap:
+        diags.error(Pos(path, 1, 1), "file-too-large", f"the file is larger than {cap // 1024} KiB",
+                    "split it, or move attachments out of the content folder")
+        return unreadable
+    digest = hashlib.sha256(data).hexdigest()
+    text = decode(data, path, diags)
+    if text is None:
+        return unreadable
+    if kind not in FOLDERS:
+        errors = len(diags.items)
+        meta = parse_yaml(text, path, diags)
+        return Source(path, kind, doc_id, meta, len(diags.items) == errors, digest=digest)
+    parts = split_front_matter(text, path, diags)
+    if parts is None:
+        return unreadable
+    yaml_text, first_line, body, body_line = parts
+    if len(yaml_text.encode()) > limits.MAX_FRONT_MATTER_BYTES:
+        diags.error(Pos(path, 1, 1), "front-matter-too-large",
+                    f"the front matter is larger than {limits.MAX_FRONT_MATTER_BYTES // 1024} KiB",
+                    "keep findings short and put long evidence in the text below the front matter")
+        return unreadable
+    if len(body) > limits.MAX_BODY_CHARS:
+        diags.error(Pos(path, body_line, 1), "body-too-large",
+                    f"the text is longer than {limits.MAX_BODY_CHARS} characters", "shorten it")
+        return unreadable
+    errors = len(diags.items)
+    meta = parse_yaml(yaml_text, path, diags, first_line)
+    return Source(path, kind, doc_id, meta, len(diags.items) == errors, body, body_line, digest)
+
+
+def _check_name(rel: str, diags: Diagnostics) -> bool:
+    """Refuse file names that cannot become portable, unambiguous URLs."""
+    for part in rel.split("/"):
+        stem = part.split(".")[0].lower()
+        problem = ""
+        if any(unicodedata.category(ch) == "Cc" for ch in part):
+            problem = "contains a control character"
+        elif part != part.rstrip(". ") or part != part.lstrip(" "):
+            problem = "starts or ends with a space or ends with a dot"
+        elif stem in _RESERVED:
+            problem = f"uses the reserved device name `{stem.upper()}`"
+        elif any(ch in part for ch in '<>:"\\|?*'):
+            problem = "contains one of < > : \" \\ | ? *"
+        if problem:
+            diags.error(Pos(rel), "bad-file-name", f"the name `{part}` {problem}",
+                        "rename the file with letters, digits, `-` and `_`")
+            return False
+    return True
+
+
+def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
+    """(path, kind, doc id) of every content document, sorted; odd names and links are reported."""
+    found = []
+    for kind, folder in FOLDERS.items():
+        base = root / folder
+        if not base.is_dir():
+            continue
+        seen: dict[str, str] = {}
+        for directory, subdirs, files in os.walk(base):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            for name in subdirs:
+                if os.path.islink(os.path.join(directory, name)):
+                    rel = Path(directory, name).relative_to(root).as_posix()
+                    diags.error(Pos(rel), "symlink", "linked folders are not followed",
+                                "move the files into the content folder itself")
+            subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+            for name in sorted(files):
+                if _EDITOR_TEMP.search(name):
+                    continue
+                full = Path(directory, name)
+                rel = full.relative_to(root).as_posix()
+                if not name.endswith(".md"):
+                    diags.warning(Pos(rel), "ignored-file", "not a `.md` file, so it is ignored",
+                                  "rename it to end in `.md` if it is a record")
+                    continue
+                if full.is_symlink() and not _inside(full, base):
+                    diags.error(Pos(rel), "symlink", "the file links outside the content folder",
+                                "copy the file in instead of linking to it")
+                    continue
+                if not _check_name(rel, diags):
+                    continue
+                doc_id = rel[len(folder) + 1:-3]
+                folded = unicodedata.normalize("NFC", doc_id).casefold()
+                if folded in seen:
+                    diags.error(Pos(rel), "name-collision", f"`{doc_id}` differs from `{seen[folded]}` only "
+                                "in letter case or Unicode form, so both would get the same page",
+                                "rename one of them")
+                    continue
+                seen[folded] = doc_id
+                found.append((rel, kind, doc_id))
+    return found
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.resolve().relative_to(base.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def read_site(root: Path, diags: Diagnostics, only: set[str] | None = None) -> list[Source]:
+    """Every source of the site root: rules.yaml, people.yaml, then records, appeals and sign-offs."""
+    sources = []
+    for path, kind in ((RULES_FILE, "rules"), (PEOPLE_FILE, "people")):
+        if (root / path).is_file():
+            sources.append(read_source(root, path, kind, "", diags))
+        else:
+            diags.error(Pos(path), "missing-file", f"`{path}` does not exist",
+                        "run site-builder in a site root, or pass --root DIR")
+    for path, kind, doc_id in discover(root, diags):
+        sources.append(read_source(root, path, kind, doc_id, diags))
+    return sources

@@ -1,0 +1,128 @@
+"""Scores as data a program reads (JSON, CSV) and as a table a person reads in a terminal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from decimal import Decimal
+from fractions import Fraction
+
+from site_builder.model import Site
+from site_builder.rules import pick
+from site_builder.score import PeriodScores, StaffPeriod, round_half_up
+
+SCHEMA = 1
+
+
+def shown(value: Fraction | Decimal, decimals: int) -> Decimal:
+    """A score as reported: rounded half up to the rules' decimals."""
+    return round_half_up(value, decimals)
+
+
+def json_number(value: Fraction | Decimal | None, decimals: int):
+    """A reported score as a JSON number: 95 stays an integer, 93.5 a one-decimal number."""
+    if value is None:
+        return None
+    rounded = shown(value, decimals)
+    return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
+
+
+def staff_period_json(sp: StaffPeriod, decimals: int) -> dict:
+    return {
+        "total": json_number(sp.total, decimals),
+        "base": json_number(sp.base, decimals),
+        "bonus": json_number(sp.bonus, decimals),
+        "sheets": {
+            key: {"score": json_number(sheet.score, decimals),
+                  "items": {i.item: json_number(i.score, decimals) for i in sheet.items}}
+            for key, sheet in sp.sheets.items()
+        },
+        "flags": list(sp.flags),
+    }
+
+
+def months_json(site: Site, periods: dict[str, PeriodScores]) -> dict:
+    """The `months` object of data/scores.json."""
+    decimals = site.rules.decimals
+    return {
+        key: {
+            "period": {"start": p.period.start.isoformat(), "end": p.period.end.isoformat()},
+            "status": p.status,
+            "staff": {sid: staff_period_json(sp, decimals) for sid, sp in p.staff.items()},
+        }
+        for key, p in periods.items()
+    }
+
+
+def scores_json(site: Site, periods: dict[str, PeriodScores]) -> dict:
+    """data/scores.json as the SPEC defines it."""
+    return {
+        "schema": SCHEMA,
+        "rules": {"document": site.rules.document_code, "version": site.rules.version},
+        "months": months_json(site, periods),
+    }
+
+
+def _text(value, decimals: int) -> str:
+    return "" if value is None else str(shown(value, decimals))
+
+
+def scores_rows(site: Site, periods: dict[str, PeriodScores]) -> list[list[str]]:
+    """data/scores.csv: a header, then one row per staff member and period."""
+    rules = site.rules
+    types = [ct.key for ct in rules.scored_types]
+    rows = [["month", "status", "staff", "name", *types, "base", "bonus", "total", "flags"]]
+    for key, p in periods.items():
+        for sid, sp in p.staff.items():
+            sheets = [_text(sp.sheets[t].score, rules.decimals) if t in sp.sheets else "" for t in types]
+            rows.append([key, p.status, sid, site.staff[sid].name, *sheets, _text(sp.base, rules.decimals),
+                         _text(sp.bonus, rules.decimals), _text(sp.total, rules.decimals), ";".join(sp.flags)])
+    return rows
+
+
+def to_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    space = " " * (width - _width(text))
+    return space + text if right else text + space
+
+
+def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) -> str:
+    """One aligned table per period, for a terminal."""
+    rules = site.rules
+    types = rules.scored_types
+    english = language.startswith("en")
+    blocks = []
+    for key, p in periods.items():
+        status = p.status if english else {"published": "已公示", "provisional": "暂定"}[p.status]
+        title = f"{key}  ({p.period.start} – {p.period.end})  {status}"
+        head = ["staff" if english else "工号", "name" if english else "姓名",
+                *(pick(ct.label, language) for ct in types),
+                "base" if english else "基础分", "bonus" if english else "奖励分",
+                "total" if english else "总分", "flags" if english else "标记"]
+        rows = [head]
+        for sid, sp in p.staff.items():
+            rows.append([sid, site.staff[sid].name,
+                         *(_text(sp.sheets[ct.key].score, rules.decimals) if ct.key in sp.sheets else "—"
+                           for ct in types),
+                         _text(sp.base, rules.decimals) or "—", _text(sp.bonus, rules.decimals),
+                         _text(sp.total, rules.decimals) or "—", " ".join(sp.flags)])
+        widths = [max(_width(row[i]) for row in rows) for i in range(len(head))]
+        numeric = {i for i in range(2, len(head) - 1)}
+        lines = [title, ""]
+        for n, row in enumerate(rows):
+            cells = [_pad(cell, widths[i], i in numeric and n > 0) for i, cell in enumerate(row)]
+            lines.append("  ".join(cells).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")

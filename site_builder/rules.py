@@ -1,0 +1,346 @@
+"""rules.yaml: the appraisal procedure as data, checked on load like any other source.
+
+Every number of the procedure (full marks, bands, commendation range, cap, cutoff day, weights, steps)
+comes from here; Python only knows what the numbers mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from site_builder.diagnostics import Diagnostics, Pos, one_of
+from site_builder.fields import Fields, as_id, as_number, as_text, label_text
+from site_builder.yamltree import Mapping, Node, Sequence
+
+Label = dict  # language code -> text; "" is the text for every language
+
+
+def pick(label: Label, language: str) -> str:
+    """The label in `language`, falling back to the language-neutral text, then to any text."""
+    if language in label:
+        return label[language]
+    base = language.split("-")[0]
+    for lang, text in label.items():
+        if lang.split("-")[0] == base:
+            return text
+    return label.get("", next(iter(label.values()), ""))
+
+
+@dataclass(frozen=True, slots=True)
+class PointRange:
+    low: Decimal
+    high: Decimal
+
+    def __contains__(self, value: Decimal) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.low}–{self.high}"
+
+
+@dataclass(frozen=True, slots=True)
+class Severity:
+    key: str
+    label: Label
+    points: PointRange
+    definition: Label
+    shortfall: Decimal | None  # for rate bands: the least shortfall (percentage points) that gives this band
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    key: str
+    label: Label
+    full: Decimal
+    clause: str
+    severities: tuple[str, ...]
+    procedures: tuple[str, ...]
+    rate: bool  # deducted by the shortfall of an actual rate against a required one (4.4.3, 4.4.9)
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    key: str  # the post it appraises
+    code: str
+    title: Label
+    post: Label
+    boxes: dict  # check-type box key -> label printed on the form
+    items: dict  # item key -> Item, in form order
+
+    @property
+    def full(self) -> Decimal:
+        return sum((item.full for item in self.items.values()), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    key: str
+    label: Label
+
+
+@dataclass(frozen=True, slots=True)
+class CheckType:
+    key: str
+    label: Label
+    roles: tuple[str, ...]
+    sheet: str  # the scored check type whose sheet its findings go on (itself when scored)
+    weight: Decimal  # only for scored types
+    required: bool  # at least one per staff member per period (4.5.1)
+    box: str  # the box ticked on the printed form
+
+    @property
+    def scored(self) -> bool:
+        return self.sheet == self.key
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    document_code: str
+    version: str
+    company: str
+    title: Label
+    purpose: Label
+    site_title: Label
+    language: str
+    languages: tuple[str, ...]
+    roles: dict
+    severities: dict
+    forms: dict
+    check_types: dict
+    cutoff_day: int | None  # None: calendar months
+    step: Decimal
+    total_cap: Decimal
+    decimals: int
+    commendation: PointRange
+    punishable_severities: tuple[str, ...]
+    appeal_roles: tuple[str, ...]
+    sign_off_roles: tuple[str, ...]
+    adopted: date | None
+    late_grace_days: int
+
+    @property
+    def scored_types(self) -> list[CheckType]:
+        return [ct for ct in self.check_types.values() if ct.scored]
+
+    @property
+    def required_types(self) -> list[CheckType]:
+        return [ct for ct in self.check_types.values() if ct.required]
+
+
+def _range(node: Node | None, label: str, diags: Diagnostics) -> PointRange | None:
+    if node is None:
+        return None
+    if not isinstance(node, Sequence) or len(node.items) != 2:
+        diags.error(node.pos, "wrong-type", f"{label} must be a pair [lowest, highest], like [1, 2]")
+        return None
+    low = as_number(node.items[0], f"{label} lowest", diags)
+    high = as_number(node.items[1], f"{label} highest", diags)
+    if low is None or high is None:
+        return None
+    if not 0 <= low <= high:
+        diags.error(node.pos, "bad-range", f"{label} [{low}, {high}] must have 0 ≤ lowest ≤ highest")
+        return None
+    return PointRange(low, high)
+
+
+def _keys(node: Mapping | None, label: str, diags: Diagnostics) -> list[tuple[str, Node]]:
+    """The entries of a mapping whose keys are ids (roles, severities, items, check types)."""
+    if node is None:
+        return []
+    out = []
+    for key, (key_node, value) in node.entries.items():
+        if as_id(key_node, f"{label} key", diags) is not None:
+            out.append((key, value))
+    return out
+
+
+def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    nodes = node.items if isinstance(node, Sequence) else (node,)
+    out = []
+    for item in nodes:
+        key = as_id(item, label, diags)
+        if key is None:
+            continue
+        if key not in known:
+            diags.error(item.pos, "unknown-reference", f"{label} `{key}` is not defined",
+                        f"defined: {one_of(known)}")
+            continue
+        out.append(key)
+    return tuple(out)
+
+
+def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None:
+    """Check and convert the parsed rules.yaml; None when it has errors (all reported)."""
+    errors_before = len(diags.errors)
+    top = Fields(node, "rules.yaml", diags, Pos(file, 1, 1), required={
+        "document": "code, version and title of the procedure",
+        "site": "title and languages of the site",
+        "roles": "who may record checks",
+        "severities": "the deduction bands",
+        "forms": "the appraisal forms and their items",
+        "check_types": "the kinds of check",
+        "period": "how dates fall into appraisal periods",
+        "scoring": "steps, cap, rounding, commendations",
+    }, optional={"appeals": "who decides appeals", "sign_off": "who publishes a period",
+                 "provenance": "git provenance settings"})
+
+    doc = Fields(top.mapping("document"), "`document`", diags, top.pos("document"),
+                 required={"code": "document code", "version": "version/revision"},
+                 optional={"company": "company name", "title": "title", "purpose": "purpose"})
+    site = Fields(top.mapping("site"), "`site`", diags, top.pos("site"),
+                  required={"language": "the default language"},
+                  optional={"title": "site title", "languages": "every language built"})
+    language = site.text("language") or "zh-CN"
+    languages = tuple(as_text(n, "`languages` entry", diags) or "" for n in site.items("languages")) or (language,)
+    if language not in languages:
+        diags.error(site.pos("language"), "unknown-reference",
+                    f"default language `{language}` is not in `languages`", "add it to `languages`")
+
+    roles = {}
+    for key, value in _keys(top.mapping("roles"), "role", diags):
+        f = Fields(value, f"role `{key}`", diags, value.pos, required={"label": "the role's name"})
+        roles[key] = Role(key, label_text(f.raw("label"), f"role `{key}` label", diags))
+
+    severities = {}
+    for key, value in _keys(top.mapping("severities"), "severity", diags):
+        f = Fields(value, f"severity `{key}`", diags, value.pos,
+                   required={"label": "its name", "points": "[lowest, highest] points per occurrence"},
+                   optional={"definition": "what it means (4.5.3)",
+                             "shortfall": "least rate shortfall, in percentage points, for this band"})
+        points = _range(f.raw("points"), f"severity `{key}` points", diags)
+        shortfall = f.number("shortfall") if f.has("shortfall") else None
+        if points is not None:
+            severities[key] = Severity(key, label_text(f.raw("label"), "label", diags), points,
+                                       label_text(f.raw("definition"), "definition", diags), shortfall)
+
+    forms = {}
+    for key, value in _keys(top.mapping("forms"), "form", diags):
+        forms[key] = _load_form(key, value, severities, diags)
+    forms = {k: v for k, v in forms.items() if v is not None}
+    if not forms and top.ok:
+        diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
+
+    all_boxes = {box for form in forms.values() for box in form.boxes}
+    type_nodes = _keys(top.mapping("check_types"), "check type", diags)
+    check_types = {}
+    for key, value in type_nodes:
+        f = Fields(value, f"check type `{key}`", diags, value.pos,
+                   required={"label": "its name", "roles": "roles that may record it"},
+                   optional={"weight": "weight of its sheet (scored types)",
+                             "required": "true when every staff member needs one each period",
+                             "counts_toward": "the scored check type whose sheet its findings go on",
+                             "box": "the check-type box it ticks on the form"})
+        toward = f.ident("counts_toward") if f.has("counts_toward") else None
+        weight = f.number("weight") if f.has("weight") else None
+        if toward is None and weight is None and f.ok and not f.has("counts_toward"):
+            diags.error(value.pos, "missing-key", f"check type `{key}` needs `weight` (it is scored) "
+                        "or `counts_toward` (its findings go on another sheet)")
+        if toward is not None and weight is not None:
+            diags.error(f.pos("weight"), "bad-rule", f"check type `{key}` counts toward `{toward}`, "
+                        "so it has no sheet and no weight", "remove `weight`")
+        if weight is not None and weight <= 0:
+            diags.error(f.pos("weight"), "bad-rule", "a sheet weight must be above 0")
+        box = f.ident("box") if f.has("box") else ""
+        if box and box not in all_boxes:
+            diags.error(f.pos("box"), "unknown-reference", f"box `{box}` is on no form",
+                        f"forms have: {one_of(sorted(all_boxes))}")
+        check_types[key] = CheckType(
+            key, label_text(f.raw("label"), "label", diags),
+            _id_list(f.raw("roles"), "role", roles, diags),
+            toward or key, weight if weight is not None else Decimal(0),
+            bool(f.boolean("required")) if f.has("required") else False, box or "")
+    for key, value in type_nodes:
+        ct = check_types.get(key)
+        if ct and not ct.scored:
+            target = check_types.get(ct.sheet)
+            if target is None or not target.scored:
+                diags.error(Fields(value, "", Diagnostics(), value.pos, {}).pos("counts_toward"),
+                            "unknown-reference", f"check type `{key}` counts toward `{ct.sheet}`, "
+                            "which is not a scored check type",
+                            f"scored types: {one_of(k for k, c in check_types.items() if c.scored)}")
+    if check_types and not any(ct.scored for ct in check_types.values()):
+        diags.error(top.pos("check_types"), "bad-rule", "no check type is scored", "give one a `weight`")
+
+    period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"),
+                    required={"cutoff_day": "last day of each period (1–28), or `end` for calendar months"})
+    cutoff_day = None
+    cutoff = period.raw("cutoff_day")
+    if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
+        cutoff_day = period.integer("cutoff_day")
+        if cutoff_day is not None and not 1 <= cutoff_day <= 28:
+            diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day {cutoff_day} must be 1–28 or `end`",
+                        "every month has a 28th; use `end` for calendar months")
+
+    scoring = Fields(top.mapping("scoring"), "`scoring`", diags, top.pos("scoring"),
+                     required={"step": "smallest step of points", "total_cap": "highest total",
+                               "decimals": "decimals shown", "commendation": "[lowest, highest] points"},
+                     optional={"punishable": "severities that may be marked punishable (4.5.5)"})
+    step = scoring.number("step") or Decimal(1)
+    if step <= 0:
+        diags.error(scoring.pos("step"), "bad-rule", "step must be above 0")
+        step = Decimal(1)
+    decimals = scoring.integer("decimals")
+    if decimals is not None and not 0 <= decimals <= 4:
+        diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
+    commendation = _range(scoring.raw("commendation"), "commendation", diags)
+    punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags)
+
+    appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"),
+                     required={"decided_by": "roles that decide appeals (4.6)"}) if top.has("appeals") else None
+    sign_off = Fields(top.mapping("sign_off"), "`sign_off`", diags, top.pos("sign_off"),
+                      required={"roles": "roles that sign a period off"}) if top.has("sign_off") else None
+    provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), required={},
+                        optional={"adopted": "date git became the record of truth",
+                                  "late_grace_days": "days after the cutoff a record may still be committed"}) \
+        if top.has("provenance") else None
+
+    if len(diags.errors) > errors_before or not top.ok:
+        return None
+    return Rules(
+        document_code=doc.text("code") or "", version=doc.text("version") or "",
+        company=doc.text("company") if doc.has("company") else "",
+        title=label_text(doc.raw("title"), "title", diags),
+        purpose=label_text(doc.raw("purpose"), "purpose", diags),
+        site_title=label_text(site.raw("title"), "title", diags),
+        language=language, languages=languages, roles=roles, severities=severities, forms=forms,
+        check_types=check_types, cutoff_day=cutoff_day, step=step,
+        total_cap=scoring.number("total_cap") or Decimal(0), decimals=decimals or 0,
+        commendation=commendation, punishable_severities=punishable,
+        appeal_roles=_id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else (),
+        sign_off_roles=_id_list(sign_off.raw("roles"), "role", roles, diags) if sign_off else (),
+        adopted=provenance.optional_date("adopted") if provenance else None,
+        late_grace_days=(provenance.integer("late_grace_days") or 0)
+        if provenance and provenance.has("late_grace_days") else 0,
+    )
+
+
+def _load_form(key: str, node: Node, severities: dict, diags: Diagnostics) -> Form | None:
+    f = Fields(node, f"form `{key}`", diags, node.pos,
+               required={"code": "form code", "items": "the items appraised"},
+               optional={"title": "form title", "post": "the post's name", "boxes": "check-type boxes"})
+    items = {}
+    for item_key, value in _keys(f.mapping("items"), "item", diags):
+        i = Fields(value, f"item `{item_key}`", diags, value.pos,
+                   required={"label": "the item's name", "full": "full marks", "severities": "bands allowed"},
+                   optional={"clause": "clause of the procedure", "procedures": "procedures it cites",
+                             "rate": "true for items deducted by a rate shortfall"})
+        full = i.number("full")
+        if full is not None and full <= 0:
+            diags.error(i.pos("full"), "bad-rule", "full marks must be above 0")
+        rate = bool(i.boolean("rate")) if i.has("rate") else False
+        allowed = _id_list(i.raw("severities"), "severity", severities, diags)
+        if rate and not any(severities[s].shortfall is not None for s in allowed):
+            diags.error(i.pos("rate"), "bad-rule", f"rate item `{item_key}` allows no band with a `shortfall`")
+        items[item_key] = Item(
+            item_key, label_text(i.raw("label"), "label", diags), full or Decimal(0),
+            i.text("clause") if i.has("clause") else "", allowed,
+            tuple(as_text(n, "procedure", diags) or "" for n in i.items("procedures")), rate)
+    boxes = {k: label_text(v, f"box `{k}`", diags) for k, v in _keys(f.mapping("boxes"), "box", diags)}
+    if not f.ok:
+        return None
+    return Form(key, f.text("code") or "", label_text(f.raw("title"), "title", diags),
+                label_text(f.raw("post"), "post", diags), boxes, items)

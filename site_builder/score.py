@@ -1,0 +1,186 @@
+"""Score stage (pure, no I/O): validated Site → one sheet per scored check type, staff member and period,
+then base, commendations, total and flags.
+
+Arithmetic is exact: points are Decimals as written, the weighted mean is a Fraction, and only
+`round_half_up` turns a result into the figure people see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from site_builder.model import Appeal, Commendation, Finding, Record, Site
+from site_builder.periods import Period, period, period_of, span
+from site_builder.rules import Rules
+
+# What an appeal does to a finding: whether it still counts, and how it is shown.
+STATUS_COUNTED = "counted"
+STATUS_UNDER_APPEAL = "under_appeal"
+STATUS_UPHELD = "upheld"
+STATUS_OVERTURNED = "overturned"
+STATUS_REDUCED = "reduced"
+_STATUS_OF_DECISION = {"pending": STATUS_UNDER_APPEAL, "upheld": STATUS_UPHELD,
+                       "overturned": STATUS_OVERTURNED, "reduced": STATUS_REDUCED}
+
+
+@dataclass(frozen=True, slots=True)
+class Deduction:
+    """A finding as it stands after any appeal."""
+
+    record: Record
+    finding: Finding
+    status: str
+    points: Decimal  # what is deducted now: 0 when overturned, the new points when reduced
+    appeal: Appeal | None
+
+    @property
+    def zeroes_item(self) -> bool:
+        """4.5.5: a punishable finding zeroes its item, unless an appeal overturned or reduced it."""
+        return self.finding.punishable and self.status not in (STATUS_OVERTURNED, STATUS_REDUCED)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemScore:
+    item: str
+    full: Decimal
+    deducted: Decimal  # sum of the counted deductions, before the floor
+    score: Decimal
+    zeroed: bool  # set to 0 by a punishable finding
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One appraisal form: a scored check type for one staff member in one period."""
+
+    check_type: str
+    items: tuple[ItemScore, ...]
+    score: Decimal
+    records: tuple[Record, ...]  # every record whose findings go on this sheet
+    deductions: tuple[Deduction, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPeriod:
+    staff: str
+    period: Period
+    sheets: dict  # scored check type -> Sheet, in rules order
+    base: Fraction | None  # weighted mean of the sheets; None when unscored
+    bonus: Decimal
+    total: Fraction | None
+    commendations: tuple[tuple[Record, Commendation], ...]
+    flags: tuple[str, ...]
+
+    @property
+    def scored(self) -> bool:
+        return self.total is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodScores:
+    period: Period
+    signed_off: bool
+    staff: dict  # staff id -> StaffPeriod, in people.yaml order
+
+    @property
+    def status(self) -> str:
+        return "published" if self.signed_off else "provisional"
+
+
+def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
+    """四舍五入 to `decimals` places, exactly: 91.25 → 91.3, 2/3 → 0.7, never banker's rounding."""
+    exact = Fraction(value) * 10 ** decimals
+    magnitude = math.floor(abs(exact) + Fraction(1, 2))
+    return Decimal(magnitude if exact >= 0 else -magnitude).scaleb(-decimals)
+
+
+def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:
+    """(record id, finding id) → the finding with its appeal applied."""
+    out = {}
+    for record in site.records.values():
+        for finding in record.findings:
+            appeal = site.appeals.get((record.id, finding.id))
+            status = _STATUS_OF_DECISION[appeal.decision] if appeal else STATUS_COUNTED
+            points = finding.points
+            if status == STATUS_OVERTURNED:
+                points = Decimal(0)
+            elif status == STATUS_REDUCED:
+                points = appeal.points
+            out[(record.id, finding.id)] = Deduction(record, finding, status, points, appeal)
+    return out
+
+
+def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
+           deductions: list[Deduction]) -> Sheet:
+    form = rules.forms[form_key]
+    items = []
+    for item in form.items.values():
+        mine = [d for d in deductions if d.finding.item == item.key]
+        deducted = sum((d.points for d in mine), Decimal(0))
+        zeroed = any(d.zeroes_item for d in mine)
+        score = Decimal(0) if zeroed else max(Decimal(0), item.full - deducted)
+        items.append(ItemScore(item.key, item.full, deducted, score, zeroed))
+    return Sheet(check_type, tuple(items), sum((i.score for i in items), Decimal(0)),
+                 tuple(records), tuple(deductions))
+
+
+def score_site(site: Site) -> dict[str, PeriodScores]:
+    """Every period from the first to the last that has a record or a sign-off, gaps included."""
+    rules = site.rules
+    cutoff = rules.cutoff_day
+    deductions = deductions_of(site)
+    # staff id -> period key -> records covering them
+    covering: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    keys = set()
+    for record in site.records.values():
+        key = period_of(record.date, cutoff).key
+        keys.add(key)
+        for person in record.staff:
+            covering[person][key].append(record)
+    for month in site.sign_offs:
+        keys.add(month)
+    if not keys:
+        return {}
+    first, last = min(keys), max(keys)
+    periods = span(period(int(first[:4]), int(first[5:]), cutoff),
+                   period(int(last[:4]), int(last[5:]), cutoff), cutoff)
+    out = {}
+    for p in periods:
+        staff = {}
+        for person in site.staff.values():
+            records = covering[person.id][p.key]
+            if records or person.employed(p.start, p.end):
+                staff[person.id] = _staff_period(rules, person.id, person.post, p, records, deductions)
+        out[p.key] = PeriodScores(p, p.key in site.sign_offs, staff)
+    return out
+
+
+def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list[Record],
+                  deductions: dict) -> StaffPeriod:
+    sheets = {}
+    for check_type in rules.scored_types:
+        mine = [r for r in records if rules.check_types[r.type].sheet == check_type.key]
+        if not mine:
+            continue
+        counted = [deductions[(r.id, f.id)] for r in mine for f in r.findings if f.staff == person]
+        sheets[check_type.key] = _sheet(rules, post, check_type.key, mine, counted)
+    commendations = tuple((r, c) for r in records for c in r.commendations if c.staff == person)
+    bonus = sum((c.points for _, c in commendations), Decimal(0))
+    base = total = None
+    if sheets:
+        weights = {k: Fraction(rules.check_types[k].weight) for k in sheets}
+        base = sum(weights[k] * Fraction(s.score) for k, s in sheets.items()) / sum(weights.values())
+        total = min(Fraction(rules.total_cap), base + Fraction(bonus))
+    flags = []
+    types_present = {r.type for r in records}
+    for required in rules.required_types:
+        if required.key not in types_present:
+            flags.append(f"missing_check:{required.key}")
+    if not sheets:
+        flags.append("unscored")
+    if any(d.zeroes_item for s in sheets.values() for d in s.deductions):
+        flags.append("punishable")
+    return StaffPeriod(person, p, sheets, base, bonus, total, commendations, tuple(sorted(flags)))

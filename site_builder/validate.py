@@ -1,0 +1,442 @@
+"""Validate stage: parsed sources + rules → the typed `Site`, and a diagnostic for every problem.
+
+All problems are reported in one run. A document that fails is left out of the Site, and documents that
+point at it (an appeal on a broken record) are not blamed for it a second time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
+from site_builder.fields import Fields, as_text
+from site_builder.model import Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
+from site_builder.periods import period, period_of
+from site_builder.read import Source
+from site_builder.rules import Rules, load_rules, pick
+from site_builder.yamltree import Scalar
+from site_builder import limits
+
+DECISIONS = ("pending", "upheld", "overturned", "reduced")
+
+
+def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
+    """The whole site, or None when rules.yaml or people.yaml cannot be used (documents are still checked
+    as far as they can be without them)."""
+    by_kind: dict[str, list[Source]] = {"rules": [], "people": [], "record": [], "appeal": [], "month": []}
+    for source in sources:
+        by_kind[source.kind].append(source)
+    rules = None
+    for source in by_kind["rules"]:
+        if source.readable:
+            rules = load_rules(source.meta, source.path, diags)
+    if rules is None:
+        return None
+    staff, inspectors = {}, {}
+    people_ok = False
+    for source in by_kind["people"]:
+        if source.readable:
+            people_ok = validate_people(source, rules, diags, staff, inspectors)
+    if not people_ok:
+        return None
+
+    records: dict[str, Record] = {}
+    broken_records: set[str] = set()
+    for source in by_kind["record"]:
+        record = validate_record(source, rules, staff, inspectors, diags) if source.readable else None
+        if record is None:
+            broken_records.add(source.doc_id)
+        else:
+            records[record.id] = record
+
+    appeals: dict[tuple[str, str], Appeal] = {}
+    for source in by_kind["appeal"]:
+        if source.readable:
+            appeal = validate_appeal(source, rules, records, broken_records, inspectors, diags)
+            if appeal is None:
+                continue
+            key = (appeal.record, appeal.finding)
+            if key in appeals:
+                diags.error(source.pos, "duplicate-appeal", f"finding {appeal.finding} of `{appeal.record}` "
+                            f"is already appealed in `{appeals[key].path}`",
+                            "one appeal per finding: record the new decision in that file")
+                continue
+            appeals[key] = appeal
+
+    sign_offs: dict[str, SignOff] = {}
+    for source in by_kind["month"]:
+        if source.readable:
+            sign_off = validate_sign_off(source, rules, inspectors, diags)
+            if sign_off is not None:
+                sign_offs[sign_off.month] = sign_off
+
+    return Site(rules, staff, inspectors, dict(sorted(records.items())), dict(sorted(appeals.items())),
+                dict(sorted(sign_offs.items())))
+
+
+def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dict, inspectors: dict) -> bool:
+    """Fill `staff` and `inspectors`; False when the roster has errors."""
+    errors = len(diags.errors)
+    top = Fields(source.meta, "people.yaml", diags, source.pos,
+                 required={"staff": "the staff appraised", "inspectors": "who records checks"})
+    for node in top.items("staff"):
+        f = Fields(node, "a staff entry", diags, node.pos,
+                   required={"id": "a unique id such as S001", "name": "the person's name",
+                             "post": f"their post: {one_of(rules.forms)}"},
+                   optional={"joined": "first day employed", "left": "last day employed"})
+        person_id, name, post = f.ident("id"), f.text("name"), f.ident("post")
+        if post is not None and post not in rules.forms:
+            diags.error(f.pos("post"), "unknown-reference", f"post `{post}` has no form in rules.yaml"
+                        f"{did_you_mean(post, rules.forms)}", f"posts: {one_of(rules.forms)}")
+            post = None
+        joined, left = f.optional_date("joined"), f.optional_date("left")
+        if joined and left and left < joined:
+            diags.error(f.pos("left"), "bad-date", f"`left` {left} is before `joined` {joined}")
+        if person_id in staff:
+            diags.error(f.pos("id"), "duplicate-id", f"staff id `{person_id}` is listed twice")
+        elif None not in (person_id, name, post):
+            staff[person_id] = Staff(person_id, name, post, joined, left)
+    for node in top.items("inspectors"):
+        f = Fields(node, "an inspector entry", diags, node.pos,
+                   required={"id": "a unique id such as I01", "name": "the person's name",
+                             "role": f"their role: {one_of(rules.roles)}"},
+                   optional={"git_emails": "emails they commit with"})
+        person_id, name, role = f.ident("id"), f.text("name"), f.ident("role")
+        if role is not None and role not in rules.roles:
+            diags.error(f.pos("role"), "unknown-reference", f"role `{role}` is not in rules.yaml"
+                        f"{did_you_mean(role, rules.roles)}", f"roles: {one_of(rules.roles)}")
+            role = None
+        emails = tuple(as_text(n, "`git_emails` entry", diags) or "" for n in f.items("git_emails"))
+        if person_id in inspectors:
+            diags.error(f.pos("id"), "duplicate-id", f"inspector id `{person_id}` is listed twice")
+        elif None not in (person_id, name, role):
+            inspectors[person_id] = Inspector(person_id, name, role, tuple(e.lower() for e in emails))
+    return len(diags.errors) == errors
+
+
+def _on_step(value: Decimal, step: Decimal) -> bool:
+    return value % step == 0
+
+
+def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,
+                    diags: Diagnostics) -> Record | None:
+    errors = len(diags.errors)
+    f = Fields(source.meta, "the record", diags, source.pos,
+               required={"type": f"the check type: {one_of(rules.check_types)}",
+                         "date": "the inspection date, YYYY-MM-DD",
+                         "inspector": "the inspector's id from people.yaml",
+                         "staff": "the id, or list of ids, of everyone checked"},
+               optional={"findings": "the deductions", "commendations": "the commendations (4.5.4)"})
+    if not f.ok:
+        return None
+    check_type = f.ident("type")
+    if check_type is not None and check_type not in rules.check_types:
+        diags.error(f.pos("type"), "unknown-reference", f"check type `{check_type}` is not in rules.yaml"
+                    f"{did_you_mean(check_type, rules.check_types)}",
+                    f"check types: {one_of(rules.check_types)}")
+        check_type = None
+    day = f.date("date")
+    inspector_id = f.ident("inspector")
+    inspector = inspectors.get(inspector_id)
+    if inspector_id is not None and inspector is None:
+        diags.error(f.pos("inspector"), "unknown-reference", f"inspector `{inspector_id}` is not in people.yaml"
+                    f"{did_you_mean(inspector_id, inspectors)}", "add them under `inspectors:`")
+    if inspector and check_type and inspector.role not in rules.check_types[check_type].roles:
+        allowed = rules.check_types[check_type].roles
+        diags.error(f.pos("inspector"), "role-not-allowed",
+                    f"inspector `{inspector.id}` is {pick(rules.roles[inspector.role].label, 'en')} "
+                    f"(`{inspector.role}`), who may not record `{check_type}`",
+                    f"`{check_type}` is recorded by: {one_of(allowed)}")
+
+    checked: list[str] = []
+    for person_id, pos in f.idents("staff"):
+        person = staff.get(person_id)
+        if person is None:
+            diags.error(pos, "unknown-reference", f"staff `{person_id}` is not in people.yaml"
+                        f"{did_you_mean(person_id, staff)}", "add them under `staff:` or fix the id")
+        elif person_id in checked:
+            diags.error(pos, "duplicate-id", f"staff `{person_id}` is listed twice")
+        elif person_id == inspector_id:
+            diags.error(pos, "self-inspection", f"`{person_id}` cannot inspect themselves",
+                        "another inspector must record this check")
+        elif day and not person.employed(day, day):
+            diags.error(pos, "not-employed", f"`{person_id}` was not employed on {day} "
+                        f"(joined {person.joined or '—'}, left {person.left or '—'})",
+                        "check the date, or `joined`/`left` in people.yaml")
+        else:
+            checked.append(person_id)
+    if f.has("staff") and not f.idents("staff") and not len(diags.errors) > errors:
+        diags.error(f.pos("staff"), "empty-value", "`staff` lists nobody", "list everyone checked")
+
+    findings = _findings(f, rules, staff, checked, diags)
+    commendations = _commendations(f, rules, checked, diags)
+    if len(diags.errors) > errors or None in (check_type, day, inspector_id):
+        return None
+    return Record(source.doc_id, source.path, check_type, day, inspector_id, tuple(checked),
+                  tuple(findings), tuple(commendations), source.body, source.body_line)
+
+
+def _staff_of(entry: Fields, what: str, checked: list[str], diags: Diagnostics) -> str | None:
+    """The staff member an entry is about: its `staff`, or the record's only staff member."""
+    if not entry.has("staff"):
+        if len(checked) == 1:
+            return checked[0]
+        if checked:
+            diags.error(entry.node.pos, "missing-key", f"{what} has no `staff`, and the record checks "
+                        f"several people", f"add `staff:` with one of {one_of(checked)}")
+        return None
+    person_id = entry.ident("staff")
+    if person_id is not None and person_id not in checked:
+        diags.error(entry.pos("staff"), "staff-not-checked", f"{what} names `{person_id}`, who is not in "
+                    "this record's `staff`", f"add `{person_id}` to `staff`, or use one of {one_of(checked)}")
+        return None
+    return person_id
+
+
+def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: Diagnostics) -> list[Finding]:
+    nodes = f.items("findings")
+    if len(nodes) > limits.MAX_FINDINGS_PER_RECORD:
+        diags.error(f.pos("findings"), "too-many-findings", f"more than {limits.MAX_FINDINGS_PER_RECORD} "
+                    "findings in one record", "split the inspection into several records")
+        return []
+    findings, ids = [], {}
+    for position, node in enumerate(nodes, start=1):
+        what = f"finding {position}"
+        e = Fields(node, what, diags, node.pos,
+                   required={"item": "the form item, such as a", "points": "the deduction",
+                             "note": "what was seen"},
+                   optional={"staff": "who it is about", "severity": "the band",
+                             "procedure": "the procedure breached", "punishable": "4.5.5 case",
+                             "id": "a stable id", "required_rate": "required rate, %",
+                             "actual_rate": "actual rate, %"})
+        if not e.ok:
+            continue
+        errors = len(diags.errors)
+        finding_id = e.ident("id") if e.has("id") else str(position)
+        if finding_id in ids:
+            diags.error(e.pos("id"), "duplicate-id", f"finding id `{finding_id}` is used twice in this record")
+        ids[finding_id] = position
+        person = _staff_of(e, what, checked, diags)
+        form = rules.forms[staff[person].post] if person else None
+        item_key = e.ident("item")
+        item = form.items.get(item_key) if form and item_key else None
+        if form and item_key and item is None:
+            diags.error(e.pos("item"), "unknown-reference", f"item `{item_key}` is not on form {form.code}"
+                        f"{did_you_mean(item_key, form.items)}", f"items: {one_of(form.items)}")
+        points = e.number("points")
+        note = e.text("note")
+        severity = _severity(e, rules, item, diags) if item else None
+        if severity and points is not None:
+            band = rules.severities[severity].points
+            if points not in band:
+                diags.error(e.pos("points"), "points-outside-band",
+                            f"points {points} outside band {severity} {band} of item {item.key}",
+                            f"give {band.low} to {band.high} points, or choose another severity")
+            elif not _on_step(points, rules.step):
+                diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+        procedure = e.text("procedure") if e.has("procedure") else ""
+        if procedure and item:
+            procedure = procedure.strip().removeprefix("《").removesuffix("》")
+            if procedure not in item.procedures:
+                cited = one_of(item.procedures) if item.procedures else "none"
+                diags.error(e.pos("procedure"), "unknown-procedure",
+                            f"item {item.key} does not cite the procedure `{procedure}`",
+                            f"procedures item {item.key} cites: {cited}")
+        punishable = bool(e.boolean("punishable")) if e.has("punishable") else False
+        if punishable and severity and severity not in rules.punishable_severities:
+            diags.error(e.pos("punishable"), "punishable-severity",
+                        f"only {one_of(rules.punishable_severities)} findings can be punishable (4.5.5), "
+                        f"not {severity}", "raise the severity, or remove `punishable`")
+        if len(diags.errors) == errors and None not in (person, item, severity, points, note):
+            findings.append(Finding(finding_id, position, person, item.key, severity, points, note, procedure,
+                                    punishable, e.number("required_rate") if e.has("required_rate") else None,
+                                    e.number("actual_rate") if e.has("actual_rate") else None, node.pos))
+    return findings
+
+
+def _severity(e: Fields, rules: Rules, item, diags: Diagnostics) -> str | None:
+    """The finding's band: as written, or (rate items) derived from the shortfall, and consistent with it."""
+    claimed = e.ident("severity") if e.has("severity") else None
+    if claimed is not None and claimed not in item.severities:
+        diags.error(e.pos("severity"), "severity-not-allowed", f"severity `{claimed}` is not allowed on item "
+                    f"{item.key}{did_you_mean(claimed, item.severities)}",
+                    f"item {item.key} allows: {one_of(item.severities)}")
+        return None
+    has_rates = e.has("required_rate") or e.has("actual_rate")
+    if not item.rate:
+        if has_rates:
+            diags.error(e.pos("required_rate" if e.has("required_rate") else "actual_rate"), "rate-not-allowed",
+                        f"item {item.key} is not a rate item, so it takes no rates", "remove the rates")
+            return None
+        if claimed is None and e.ok:
+            diags.error(e.node.pos, "missing-key", "the finding has no `severity`",
+                        f"item {item.key} allows: {one_of(item.severities)}")
+        return claimed
+    rate_bands = sorted((rules.severities[s] for s in item.severities if rules.severities[s].shortfall is not None),
+                        key=lambda s: s.shortfall)
+    if not has_rates:
+        if claimed is None or rules.severities[claimed].shortfall is not None:
+            diags.error(e.node.pos, "missing-rates", f"item {item.key} is a rate item: give `required_rate` "
+                        "and `actual_rate`", "the band follows from how far the actual rate falls short")
+            return None
+        return claimed
+    required, actual = e.number("required_rate"), e.number("actual_rate")
+    if not (e.has("required_rate") and e.has("actual_rate")):
+        diags.error(e.node.pos, "missing-rates", "give both `required_rate` and `actual_rate`")
+        return None
+    if required is None or actual is None:
+        return None
+    for key, value in (("required_rate", required), ("actual_rate", actual)):
+        if not 0 <= value <= 100:
+            diags.error(e.pos(key), "bad-rate", f"`{key}` {value} is not a percentage 0–100")
+            return None
+    shortfall = required - actual
+    derived = None
+    for band in rate_bands:
+        if shortfall >= band.shortfall:
+            derived = band.key
+    if derived is None:
+        diags.error(e.pos("actual_rate"), "no-rate-deduction",
+                    f"shortfall {shortfall} percentage points ({required} − {actual}) is below "
+                    f"{rate_bands[0].shortfall}: no deduction under item {item.key}",
+                    "remove the finding, or check the rates")
+        return None
+    if claimed is None:
+        return derived
+    if rules.severities[claimed].shortfall is not None and claimed != derived:
+        diags.error(e.pos("severity"), "rate-band-mismatch",
+                    f"shortfall {shortfall} percentage points gives band `{derived}`, not `{claimed}`",
+                    f"write severity: {derived}, or omit severity to let the rates decide")
+        return None
+    return claimed
+
+
+def _commendations(f: Fields, rules: Rules, checked: list[str], diags: Diagnostics) -> list[Commendation]:
+    out = []
+    for position, node in enumerate(f.items("commendations"), start=1):
+        what = f"commendation {position}"
+        e = Fields(node, what, diags, node.pos, required={"points": "points added", "reason": "why"},
+                   optional={"staff": "who is commended"})
+        if not e.ok:
+            continue
+        errors = len(diags.errors)
+        person = _staff_of(e, what, checked, diags)
+        points, reason = e.number("points"), e.text("reason")
+        if points is not None and points not in rules.commendation:
+            diags.error(e.pos("points"), "commendation-outside-range",
+                        f"commendation of {points} points is outside {rules.commendation} (4.5.4)",
+                        f"give {rules.commendation.low} to {rules.commendation.high} points")
+        elif points is not None and not _on_step(points, rules.step):
+            diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+        if len(diags.errors) == errors and None not in (person, points, reason):
+            out.append(Commendation(person, points, reason, node.pos))
+    return out
+
+
+def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, inspectors: dict,
+                    diags: Diagnostics) -> Appeal | None:
+    errors = len(diags.errors)
+    f = Fields(source.meta, "the appeal", diags, source.pos,
+               required={"record": "the record's id (its path under content/records, without .md)",
+                         "finding": "the finding's id or position", "filed": "date the appeal was filed"},
+               optional={"decision": one_of(DECISIONS), "points": "the new deduction, with reduced",
+                         "decided": "date of the decision", "decided_by": "the deciding inspector's id"})
+    if not f.ok:
+        return None
+    record_id = f.text("record")
+    if record_id is not None:
+        record_id = record_id.strip().removesuffix(".md").removeprefix("content/records/")
+    record = records.get(record_id)
+    if record_id is not None and record is None and record_id not in broken:
+        diags.error(f.pos("record"), "unknown-reference", f"no record `{record_id}`"
+                    f"{did_you_mean(record_id, records)}",
+                    "the id is the record's path under content/records without `.md`")
+    finding = None
+    node = f.raw("finding")
+    if record is not None and isinstance(node, Scalar):
+        if node.kind == "int" and node.text.isdigit():
+            position = int(node.text)
+            finding = next((x for x in record.findings if x.position == position), None)
+        else:
+            finding = next((x for x in record.findings if x.id == node.text), None)
+        if finding is None:
+            diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
+                        f"it has {len(record.findings)} finding(s): "
+                        f"{one_of(x.id for x in record.findings) or 'none'}")
+    elif node is not None and not isinstance(node, Scalar):
+        diags.error(node.pos, "wrong-type", "`finding` must be one finding's id or position")
+    filed = f.date("filed")
+    if filed and record and filed < record.date:
+        diags.error(f.pos("filed"), "bad-date", f"filed {filed}, before the record's date {record.date}")
+    decision = f.ident("decision") if f.has("decision") else "pending"
+    if decision is not None and decision not in DECISIONS:
+        diags.error(f.pos("decision"), "unknown-reference", f"decision `{decision}` is not one of "
+                    f"{one_of(DECISIONS)}{did_you_mean(decision, DECISIONS)}")
+        decision = None
+    points = decided = decided_by = None
+    if decision == "pending":
+        for key in ("points", "decided", "decided_by"):
+            if f.has(key):
+                diags.error(f.pos(key), "pending-with-decision", f"a pending appeal has no `{key}`",
+                            f"set `decision:` to {one_of(DECISIONS[1:])}, or remove `{key}`")
+    elif decision is not None:
+        decided, decided_by = f.date("decided"), f.ident("decided_by")
+        for key in ("decided", "decided_by"):
+            if not f.has(key):
+                diags.error(f.node.pos, "missing-key", f"a decided appeal needs `{key}`")
+        if decided and filed and decided < filed:
+            diags.error(f.pos("decided"), "bad-date", f"decided {decided}, before it was filed {filed}")
+        judge = inspectors.get(decided_by)
+        if decided_by is not None and judge is None:
+            diags.error(f.pos("decided_by"), "unknown-reference", f"inspector `{decided_by}` is not in people.yaml")
+        elif judge is not None and judge.role not in rules.appeal_roles:
+            diags.error(f.pos("decided_by"), "role-not-allowed", f"`{decided_by}` ({judge.role}) may not decide "
+                        "appeals (4.6)", f"appeals are decided by: {one_of(rules.appeal_roles)}")
+        if decision == "reduced":
+            if not f.has("points"):
+                diags.error(f.node.pos, "missing-key", "a reduced appeal needs `points`: the new deduction")
+            else:
+                points = f.number("points")
+                if points is not None and finding is not None and not 0 < points < finding.points:
+                    diags.error(f.pos("points"), "bad-reduction", f"reduced points {points} must be above 0 and "
+                                f"below the original {finding.points}", "use overturned to remove it entirely")
+                elif points is not None and not _on_step(points, rules.step):
+                    diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+        elif f.has("points"):
+            diags.error(f.pos("points"), "points-without-reduction", f"`points` only goes with `reduced`",
+                        "remove `points`, or set `decision: reduced`")
+    if len(diags.errors) > errors or record is None or finding is None or filed is None or decision is None:
+        return None
+    if decided_by is not None and decided_by == record.inspector:
+        diags.warning(f.pos("decided_by"), "own-finding-appeal", f"`{decided_by}` decided an appeal against "
+                      "their own finding", "a colleague from the same role should decide it")
+    return Appeal(source.doc_id, source.path, record.id, finding.id, filed, decision, points, decided,
+                  decided_by, source.body)
+
+
+def validate_sign_off(source: Source, rules: Rules, inspectors: dict, diags: Diagnostics) -> SignOff | None:
+    errors = len(diags.errors)
+    f = Fields(source.meta, "the sign-off", diags, source.pos,
+               required={"month": "the period, YYYY-MM", "closed": "date it was signed off",
+                         "closed_by": "the signing inspector's id"})
+    if not f.ok:
+        return None
+    month, closed, closed_by = f.month("month"), f.date("closed"), f.ident("closed_by")
+    if month is not None:
+        key = f"{month[0]:04d}-{month[1]:02d}"
+        if source.doc_id != key:
+            diags.error(f.pos("month"), "month-file-name", f"month {key} is in the file `{source.doc_id}.md`",
+                        f"name the file content/months/{key}.md")
+        end = period(month[0], month[1], rules.cutoff_day).end
+        if closed and closed < end:
+            diags.error(f.pos("closed"), "bad-date", f"period {key} ends on {end}; it cannot be signed off "
+                        f"on {closed}")
+    judge = inspectors.get(closed_by)
+    if closed_by is not None and judge is None:
+        diags.error(f.pos("closed_by"), "unknown-reference", f"inspector `{closed_by}` is not in people.yaml")
+    elif judge is not None and judge.role not in rules.sign_off_roles:
+        diags.error(f.pos("closed_by"), "role-not-allowed", f"`{closed_by}` ({judge.role}) may not sign a "
+                    "period off", f"sign-offs are made by: {one_of(rules.sign_off_roles)}")
+    if len(diags.errors) > errors or None in (month, closed, closed_by):
+        return None
+    return SignOff(key, source.path, closed, closed_by, source.body)

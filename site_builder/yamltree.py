@@ -1,0 +1,230 @@
+"""Safe YAML with source positions.
+
+PyYAML's event stream (C parser when present) is turned into a small tree of `Scalar`, `Mapping` and
+`Sequence` nodes, each carrying its file, line and column. Only plain data is accepted: tags, anchors,
+aliases, duplicate and non-text keys, several documents and deep nesting are reported as diagnostics,
+never constructed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+import yaml
+from yaml.resolver import Resolver
+
+from site_builder.diagnostics import Diagnostics, Pos
+from site_builder import limits
+
+try:  # the C parser is several times faster; the pure-Python one gives the same events
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader
+
+_TAG_KIND = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+}
+# Characters YAML itself rejects or treats as line breaks (which would shift every line number after them).
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    text: str  # the value as written, without quotes
+    kind: str  # what YAML 1.1 reads it as: str, int, float, bool, null, timestamp
+    plain: bool  # written without quotes
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    entries: dict  # key text -> (key Scalar, value node), in file order
+    pos: Pos
+
+    def get(self, key: str):
+        entry = self.entries.get(key)
+        return entry[1] if entry else None
+
+    def key_pos(self, key: str) -> Pos:
+        entry = self.entries.get(key)
+        return entry[0].pos if entry else self.pos
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    items: tuple
+    pos: Pos
+
+
+Node = Union[Scalar, Mapping, Sequence]
+
+_resolver = Resolver()
+_kind_cache: dict[tuple[str, bool], str] = {}
+
+
+def _scalar_kind(value: str, plain: bool) -> str:
+    if not plain:
+        return "str"
+    key = (value, plain)
+    kind = _kind_cache.get(key)
+    if kind is None:
+        tag = _resolver.resolve(yaml.ScalarNode, value, (True, False))
+        kind = _TAG_KIND.get(tag, "str")
+        if len(_kind_cache) < 100_000:
+            _kind_cache[key] = kind
+    return kind
+
+
+def describe_char(ch: str) -> str:
+    names = {"\x85": "NEXT LINE (U+0085)", "\u2028": "LINE SEPARATOR (U+2028)",
+             "\u2029": "PARAGRAPH SEPARATOR (U+2029)", "\ufeff": "byte order mark (U+FEFF)"}
+    return names.get(ch, f"control character U+{ord(ch):04X}")
+
+
+def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) -> Node | None:
+    """Parse one YAML document into positioned nodes.
+
+    `first_line` is the file line on which `text` starts (front matter starts on line 2). Returns None,
+    with diagnostics, when the text is not safe plain YAML.
+    """
+    bad = _FORBIDDEN_CHARS.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start())
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1)
+        diags.error(Pos(file, first_line + line, column + 1), "bad-character",
+                    f"the {describe_char(bad.group())} is not allowed here",
+                    "delete it, or retype the line in a plain text editor")
+        return None
+    builder = _TreeBuilder(file, first_line, diags)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if not builder.feed(event):
+                return None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(file, first_line + mark.line, mark.column + 1) if mark else Pos(file, first_line, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        hint = "YAML indents with spaces only" if "\t" in text and "cannot start any token" in problem else \
+            "check the indentation and that every `key: value` has a space after the colon"
+        diags.error(pos, "yaml-syntax", f"{problem}{context}", hint)
+        return None
+    except yaml.YAMLError as exc:  # reader errors carry no mark
+        diags.error(Pos(file, first_line, 1), "yaml-syntax", str(exc).splitlines()[0])
+        return None
+    return builder.root
+
+
+class _TreeBuilder:
+    """Builds nodes from parser events, refusing everything but plain data."""
+
+    def __init__(self, file: str, first_line: int, diags: Diagnostics):
+        self.file = file
+        self.first_line = first_line
+        self.diags = diags
+        self.stack: list[list] = []  # open collections: [kind, pos, children]
+        self.root: Node | None = None
+        self.documents = 0
+        self.nodes = 0
+
+    def _pos(self, event) -> Pos:
+        mark = event.start_mark
+        return Pos(self.file, self.first_line + mark.line, mark.column + 1)
+
+    def _fail(self, event, code: str, message: str, hint: str = "") -> bool:
+        self.diags.error(self._pos(event), code, message, hint)
+        return False
+
+    def feed(self, event) -> bool:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                return self._fail(event, "yaml-multiple-documents",
+                                  "more than one YAML document (a second `---`)",
+                                  "keep one block of settings; remove the extra `---` line")
+            return True
+        if isinstance(event, yaml.AliasEvent):
+            return self._fail(event, "yaml-alias", f"aliases (`*{event.anchor}`) are not allowed",
+                              "write the value out in full")
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            return self._fail(event, "yaml-anchor", f"anchors (`&{event.anchor}`) are not allowed",
+                              "write the value out in full")
+        if isinstance(event, yaml.ScalarEvent):
+            if event.tag not in (None, "!"):
+                return self._fail(event, "yaml-tag", f"tags such as `{event.tag}` are not allowed",
+                                  "remove the tag; quote the value if it must stay text")
+            plain = event.style in (None, "") and event.implicit[0]
+            return self._add(event, Scalar(event.value, _scalar_kind(event.value, plain), plain,
+                                           self._pos(event)))
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if event.tag not in (None, "!"):
+                return self._fail(event, "yaml-tag", f"tags such as `{event.tag}` are not allowed",
+                                  "remove the tag")
+            if len(self.stack) >= limits.YAML_MAX_DEPTH:
+                return self._fail(event, "yaml-too-deep",
+                                  f"nesting deeper than {limits.YAML_MAX_DEPTH} levels",
+                                  "records need only a few levels; check the indentation")
+            kind = "map" if isinstance(event, yaml.MappingStartEvent) else "seq"
+            self.stack.append([kind, self._pos(event), []])
+            return True
+        if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            kind, pos, children = self.stack.pop()
+            if kind == "seq":
+                return self._add(event, Sequence(tuple(children), pos))
+            return self._add(event, self._mapping(pos, children))
+        return True
+
+    def _mapping(self, pos: Pos, children: list) -> Mapping | None:
+        entries: dict = {}
+        ok = True
+        for key, value in zip(children[::2], children[1::2]):
+            if not isinstance(key, Scalar) or key.kind != "str":
+                shown = key.text if isinstance(key, Scalar) else "a list or mapping"
+                read_as = f" (YAML reads it as {_KIND_WORDS[key.kind]})" if isinstance(key, Scalar) else ""
+                self.diags.error(key.pos, "yaml-key-type", f"key `{shown}` is not text{read_as}",
+                                 "keys are words such as `staff`; quote a key that looks like a number")
+                ok = False
+                continue
+            if key.text in entries:
+                first = entries[key.text][0].pos
+                self.diags.error(key.pos, "duplicate-key",
+                                 f"key `{key.text}` appears twice (lines {first.line} and {key.pos.line})",
+                                 "keep one of them")
+                ok = False
+                continue
+            entries[key.text] = (key, value)
+        return Mapping(entries, pos) if ok else None
+
+    def _add(self, event, node: Node | None) -> bool:
+        if node is None:
+            return False
+        self.nodes += 1
+        if self.nodes > limits.YAML_MAX_NODES:
+            return self._fail(event, "yaml-too-large", f"more than {limits.YAML_MAX_NODES} values",
+                              "split the content into several files")
+        if self.stack:
+            self.stack[-1][2].append(node)
+        else:
+            self.root = node
+        return True
+
+
+_KIND_WORDS = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "a yes/no value",
+    "null": "an empty value",
+    "timestamp": "a date",
+}
+
+
+def kind_words(kind: str) -> str:
+    return _KIND_WORDS[kind]
