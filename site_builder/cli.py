@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     check.add_argument("--format", choices=("text", "json"), default="text")
 
+    build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
+    build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
+
     scores = sub.add_parser("scores", parents=[common], help="print the scores")
     scores.add_argument("--month", help="only this period, YYYY-MM")
     scores.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -145,4 +148,28 @@ def cmd_scores(root: Path, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "scores": cmd_scores}
+def cmd_build(root: Path, args) -> int:
+    from site_builder.build import build
+    from site_builder.publish import PublishError
+
+    output = (Path.cwd() / args.output).resolve() if args.output else root / "_site"
+    for source in (root, root / "content", root / "layouts"):
+        if output == source or source.is_relative_to(output) or output.is_relative_to(root / "content") \
+                or output.is_relative_to(root / "layouts"):
+            raise UsageError(f"--output {output} would overwrite the sources; choose a folder of its own")
+    try:
+        result = build(root, output)
+    except PublishError as exc:
+        raise UsageError(str(exc)) from None
+    _print_diagnostics(result.diagnostics, sys.stderr)
+    if not result.ok:
+        count = len(result.diagnostics.errors)
+        print(f"site-builder: {count} error{'s' * (count != 1)}; nothing was written, {output} is unchanged",
+              file=sys.stderr)
+        return EXIT_CONTENT
+    pages = sum(path.endswith(".html") for path in result.files)
+    print(f"built {pages} pages and {len(result.files) - pages} other files in {output}")
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build, "scores": cmd_scores}

@@ -10,3 +10,4 @@ YAML_MAX_DEPTH = 16
 YAML_MAX_NODES = 1_000_000
 MAX_FINDINGS_PER_RECORD = 200
 MAX_BODY_CHARS = 200_000
+MAX_BODY_BRACKETS = 500  # beyond this, `[` is shown literally rather than parsed as links

@@ -62,7 +62,9 @@ def decode(data: bytes, path: str, diags: Diagnostics) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        # count characters, not bytes: the column an editor shows after earlier non-ASCII text on the line
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
         try:
             data.decode("gb18030")
             what = "the file is not UTF-8 (it looks like GBK/GB18030)"

@@ -126,3 +126,21 @@ def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) ->
                 lines.append("  ".join("-" * w for w in widths))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+def findings_rows(site: Site, deductions: dict) -> list[list[str]]:
+    """data/findings.csv: a header, then one row per finding, with what its appeal made of it."""
+    from site_builder.periods import period_of
+
+    rules = site.rules
+    rows = [["month", "record", "finding", "date", "check_type", "sheet", "inspector", "staff", "name", "item",
+             "severity", "points", "counted_points", "status", "punishable", "required_rate", "actual_rate",
+             "procedure", "note"]]
+    for d in sorted(deductions.values(), key=lambda d: (d.record.date, d.record.id, d.finding.position)):
+        r, f = d.record, d.finding
+        rows.append([period_of(r.date, rules.cutoff_day).key, r.id, f.id, r.date.isoformat(), r.type,
+                     rules.check_types[r.type].sheet, r.inspector, f.staff, site.staff[f.staff].name, f.item,
+                     f.severity, str(f.points), str(d.points), d.status, "true" if f.punishable else "false",
+                     "" if f.required_rate is None else str(f.required_rate),
+                     "" if f.actual_rate is None else str(f.actual_rate), f.procedure, f.note])
+    return rows

@@ -62,6 +62,14 @@ class Sheet:
     records: tuple[Record, ...]  # every record whose findings go on this sheet
     deductions: tuple[Deduction, ...]
 
+    @property
+    def inspectors(self) -> tuple[str, ...]:
+        return tuple(sorted({r.inspector for r in self.records}))
+
+    @property
+    def dates(self) -> tuple:
+        return tuple(sorted({r.date for r in self.records}))
+
 
 @dataclass(frozen=True, slots=True)
 class StaffPeriod:
@@ -77,6 +85,17 @@ class StaffPeriod:
     @property
     def scored(self) -> bool:
         return self.total is not None
+
+    @property
+    def capped(self) -> bool:
+        """The commendations would have taken the total past the cap (4.5.4)."""
+        return self.total is not None and self.total < self.base + Fraction(self.bonus)
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        """Every record that counted, oldest first."""
+        unique = {r.id: r for sheet in self.sheets.values() for r in sheet.records}
+        return tuple(sorted(unique.values(), key=lambda r: (r.date, r.id)))
 
 
 @dataclass(frozen=True, slots=True)

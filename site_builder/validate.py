@@ -57,7 +57,8 @@ def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
                 continue
             key = (appeal.record, appeal.finding)
             if key in appeals:
-                diags.error(source.pos, "duplicate-appeal", f"finding {appeal.finding} of `{appeal.record}` "
+                where = source.meta.get("finding").pos  # the line that names the finding, not the file
+                diags.error(where, "duplicate-appeal", f"finding {appeal.finding} of `{appeal.record}` "
                             f"is already appealed in `{appeals[key].path}`",
                             "one appeal per finding: record the new decision in that file")
                 continue
@@ -79,6 +80,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
     errors = len(diags.errors)
     top = Fields(source.meta, "people.yaml", diags, source.pos,
                  required={"staff": "the staff appraised", "inspectors": "who records checks"})
+    first: dict[tuple[str, str], int] = {}  # (list, id) -> line of its first entry, valid or not
     for node in top.items("staff"):
         f = Fields(node, "a staff entry", diags, node.pos,
                    required={"id": "a unique id such as S001", "name": "the person's name",
@@ -92,9 +94,13 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
         joined, left = f.optional_date("joined"), f.optional_date("left")
         if joined and left and left < joined:
             diags.error(f.pos("left"), "bad-date", f"`left` {left} is before `joined` {joined}")
-        if person_id in staff:
-            diags.error(f.pos("id"), "duplicate-id", f"staff id `{person_id}` is listed twice")
-        elif None not in (person_id, name, post):
+        if ("staff", person_id) in first:
+            diags.error(f.pos("id"), "duplicate-id", f"staff id `{person_id}` is listed twice "
+                        f"(lines {first['staff', person_id]} and {f.pos('id').line})", "give each person one entry")
+            continue
+        if person_id is not None:
+            first["staff", person_id] = f.pos("id").line
+        if None not in (person_id, name, post):
             staff[person_id] = Staff(person_id, name, post, joined, left)
     for node in top.items("inspectors"):
         f = Fields(node, "an inspector entry", diags, node.pos,
@@ -107,9 +113,14 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                         f"{did_you_mean(role, rules.roles)}", f"roles: {one_of(rules.roles)}")
             role = None
         emails = tuple(as_text(n, "`git_emails` entry", diags) or "" for n in f.items("git_emails"))
-        if person_id in inspectors:
-            diags.error(f.pos("id"), "duplicate-id", f"inspector id `{person_id}` is listed twice")
-        elif None not in (person_id, name, role):
+        if ("inspectors", person_id) in first:
+            diags.error(f.pos("id"), "duplicate-id", f"inspector id `{person_id}` is listed twice "
+                        f"(lines {first['inspectors', person_id]} and {f.pos('id').line})",
+                        "give each person one entry")
+            continue
+        if person_id is not None:
+            first["inspectors", person_id] = f.pos("id").line
+        if None not in (person_id, name, role):
             inspectors[person_id] = Inspector(person_id, name, role, tuple(e.lower() for e in emails))
     return len(diags.errors) == errors
 
@@ -149,7 +160,8 @@ def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,
                     f"`{check_type}` is recorded by: {one_of(allowed)}")
 
     checked: list[str] = []
-    for person_id, pos in f.idents("staff"):
+    listed = f.idents("staff")  # read once: each reading reports the bad entries again
+    for person_id, pos in listed:
         person = staff.get(person_id)
         if person is None:
             diags.error(pos, "unknown-reference", f"staff `{person_id}` is not in people.yaml"
@@ -165,7 +177,7 @@ def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,
                         "check the date, or `joined`/`left` in people.yaml")
         else:
             checked.append(person_id)
-    if f.has("staff") and not f.idents("staff") and not len(diags.errors) > errors:
+    if f.has("staff") and not listed and not len(diags.errors) > errors:
         diags.error(f.pos("staff"), "empty-value", "`staff` lists nobody", "list everyone checked")
 
     findings = _findings(f, rules, staff, checked, diags)
@@ -214,7 +226,8 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
         errors = len(diags.errors)
         finding_id = e.ident("id") if e.has("id") else str(position)
         if finding_id in ids:
-            diags.error(e.pos("id"), "duplicate-id", f"finding id `{finding_id}` is used twice in this record")
+            diags.error(e.pos("id"), "duplicate-id", f"finding id `{finding_id}` is used twice in this record "
+                        f"(findings {ids[finding_id]} and {position})", "give each finding its own id")
         ids[finding_id] = position
         person = _staff_of(e, what, checked, diags)
         form = rules.forms[staff[person].post] if person else None
@@ -353,7 +366,9 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                     "the id is the record's path under content/records without `.md`")
     finding = None
     node = f.raw("finding")
-    if record is not None and isinstance(node, Scalar):
+    if isinstance(node, Scalar) and (node.kind == "null" or not node.text.strip()):
+        diags.error(node.pos, "empty-value", "`finding` is empty", "write the finding's id or its position, like 1")
+    elif record is not None and isinstance(node, Scalar):
         if node.kind == "int" and node.text.isdigit():
             position = int(node.text)
             finding = next((x for x in record.findings if x.position == position), None)
@@ -383,7 +398,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         decided, decided_by = f.date("decided"), f.ident("decided_by")
         for key in ("decided", "decided_by"):
             if not f.has(key):
-                diags.error(f.node.pos, "missing-key", f"a decided appeal needs `{key}`")
+                diags.error(f.pos("decision"), "missing-key", f"a decided appeal needs `{key}`")
         if decided and filed and decided < filed:
             diags.error(f.pos("decided"), "bad-date", f"decided {decided}, before it was filed {filed}")
         judge = inspectors.get(decided_by)
@@ -394,7 +409,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                         "appeals (4.6)", f"appeals are decided by: {one_of(rules.appeal_roles)}")
         if decision == "reduced":
             if not f.has("points"):
-                diags.error(f.node.pos, "missing-key", "a reduced appeal needs `points`: the new deduction")
+                diags.error(f.pos("decision"), "missing-key", "a reduced appeal needs `points`: the new deduction")
             else:
                 points = f.number("points")
                 if points is not None and finding is not None and not 0 < points < finding.points:

@@ -32,7 +32,8 @@ _TAG_KIND = {
     "tag:yaml.org,2002:timestamp": "timestamp",
 }
 # Characters YAML itself rejects or treats as line breaks (which would shift every line number after them).
-_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
+# The C1 controls (U+0080–U+009F) are among the rejected: left to the parser, they get no line number.
+_FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,12 @@ def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) ->
         pos = Pos(file, first_line + mark.line, mark.column + 1) if mark else Pos(file, first_line, 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
-        hint = "YAML indents with spaces only" if "\t" in text and "cannot start any token" in problem else \
+        start = exc.context_mark
+        if exc.context and start and mark and start.line != mark.line:
+            # an unclosed bracket or quote is noticed lines later, often at the end: say where it began
+            context = f" ({exc.context} that starts on line {first_line + start.line})"
+        line_text = text.split("\n")[mark.line] if mark and mark.line < text.count("\n") + 1 else ""
+        hint = "YAML indents with spaces only: replace the tabs with spaces" if "\t" in line_text else \
             "check the indentation and that every `key: value` has a space after the colon"
         diags.error(pos, "yaml-syntax", f"{problem}{context}", hint)
         return None
@@ -138,6 +144,11 @@ class _TreeBuilder:
         mark = event.start_mark
         return Pos(self.file, self.first_line + mark.line, mark.column + 1)
 
+    @staticmethod
+    def _tag(event) -> str:
+        """The tag as the user wrote it (`!!python/...`), not PyYAML's expanded `tag:yaml.org,2002:...`."""
+        return re.sub(r"^tag:yaml\.org,2002:", "!!", event.tag)
+
     def _fail(self, event, code: str, message: str, hint: str = "") -> bool:
         self.diags.error(self._pos(event), code, message, hint)
         return False
@@ -158,14 +169,14 @@ class _TreeBuilder:
                               "write the value out in full")
         if isinstance(event, yaml.ScalarEvent):
             if event.tag not in (None, "!"):
-                return self._fail(event, "yaml-tag", f"tags such as `{event.tag}` are not allowed",
+                return self._fail(event, "yaml-tag", f"tags such as `{self._tag(event)}` are not allowed",
                                   "remove the tag; quote the value if it must stay text")
             plain = event.style in (None, "") and event.implicit[0]
             return self._add(event, Scalar(event.value, _scalar_kind(event.value, plain), plain,
                                            self._pos(event)))
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if event.tag not in (None, "!"):
-                return self._fail(event, "yaml-tag", f"tags such as `{event.tag}` are not allowed",
+                return self._fail(event, "yaml-tag", f"tags such as `{self._tag(event)}` are not allowed",
                                   "remove the tag")
             if len(self.stack) >= limits.YAML_MAX_DEPTH:
                 return self._fail(event, "yaml-too-deep",

@@ -107,3 +107,18 @@ def make_site(tmp_path):
         return site
 
     return build
+
+
+def reported(result: Result, code: str, file: str, line: int, column: int | None = None) -> dict:
+    """The error `check --format json` gave with this code at file:line(:column), after checking the run
+    failed cleanly (exit 1, no crash, every error once); the assertion shows all errors when it is missing."""
+    assert "Traceback" not in result.out + result.err
+    assert "internal error" not in result.err, result.err
+    assert result.code == 1, (result.code, result.out, result.err)
+    errors = result.json()["errors"]
+    assert len({json.dumps(e, sort_keys=True) for e in errors}) == len(errors), f"reported twice: {errors}"
+    where = [e for e in errors if (e["code"], e["file"], e["line"]) == (code, file, line)
+             and column in (None, e["column"])]
+    assert where, f"no {code} at {file}:{line}:{column}; got {json.dumps(errors, ensure_ascii=False, indent=1)}"
+    assert where[0]["message"].strip()
+    return where[0]

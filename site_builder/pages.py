@@ -1,0 +1,115 @@
+"""What pages the site has, where each is written, and the indexes templates read from.
+
+Decides nothing about scores: it arranges the score stage's results for reading.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from site_builder.model import Record, Site
+from site_builder.score import Deduction, PeriodScores, StaffPeriod, deductions_of
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    path: str  # output path relative to the site root, e.g. "en/staff/S001.html"
+    template: str
+    context: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class Index:
+    """Cross-references the pages need: who was found what, who recorded what, and the periods."""
+
+    site: Site
+    periods: dict[str, PeriodScores]
+    deductions: dict[tuple[str, str], Deduction]
+    by_staff: dict[str, list[Deduction]]
+    by_inspector: dict[str, list[Record]]
+    staff_periods: dict[str, list[StaffPeriod]]
+
+    @property
+    def latest(self) -> str | None:
+        return next(reversed(self.periods), None)
+
+    def record_deductions(self, record: Record) -> list[Deduction]:
+        return [self.deductions[(record.id, f.id)] for f in record.findings]
+
+    def appeals_of(self, record: Record) -> list:
+        return [a for (rid, _), a in self.site.appeals.items() if rid == record.id]
+
+
+def build_index(site: Site, periods: dict[str, PeriodScores]) -> Index:
+    deductions = deductions_of(site)
+    by_staff: dict[str, list[Deduction]] = defaultdict(list)
+    for d in deductions.values():
+        by_staff[d.finding.staff].append(d)
+    for items in by_staff.values():
+        items.sort(key=lambda d: (d.record.date, d.record.id, d.finding.position))
+    by_inspector: dict[str, list[Record]] = defaultdict(list)
+    for record in sorted(site.records.values(), key=lambda r: (r.date, r.id)):
+        by_inspector[record.inspector].append(record)
+    staff_periods: dict[str, list[StaffPeriod]] = defaultdict(list)
+    for p in periods.values():
+        for sid, sp in p.staff.items():
+            staff_periods[sid].append(sp)
+    return Index(site, periods, deductions, by_staff, by_inspector, staff_periods)
+
+
+# Where each kind of page lives, relative to a language's root.
+def index_url() -> str:
+    return "index.html"
+
+
+def period_url(key: str) -> str:
+    return f"periods/{key}.html"
+
+
+def staff_url(staff_id: str) -> str:
+    return f"staff/{staff_id}.html"
+
+
+def appraisal_url(staff_id: str, key: str) -> str:
+    return f"staff/{staff_id}/{key}.html"
+
+
+def record_url(record_id: str) -> str:
+    return f"records/{record_id}.html"
+
+
+def inspector_url(inspector_id: str) -> str:
+    return f"inspectors/{inspector_id}.html"
+
+
+def rules_url() -> str:
+    return "rules.html"
+
+
+def relative(from_path: str, to_path: str, anchor: str = "") -> str:
+    """A link from one output file to another that works from any folder and from file://."""
+    start = posixpath.dirname(from_path) or "."
+    link = quote(posixpath.relpath(to_path, start), safe="/")
+    return f"{link}#{quote(anchor, safe='')}" if anchor else link
+
+
+def plan(index: Index, prefix: str) -> list[Page]:
+    """Every page of one language, under `prefix` ("" or "en/")."""
+    site = index.site
+    pages = [Page(prefix + index_url(), "index.html", {"period": index.latest}),
+             Page(prefix + rules_url(), "rules.html")]
+    for key in index.periods:
+        pages.append(Page(prefix + period_url(key), "period.html", {"period": key}))
+    for sid in site.staff:
+        pages.append(Page(prefix + staff_url(sid), "staff.html", {"staff_id": sid}))
+        for sp in index.staff_periods.get(sid, []):
+            pages.append(Page(prefix + appraisal_url(sid, sp.period.key), "appraisal.html",
+                              {"staff_id": sid, "period": sp.period.key}))
+    for record in site.records.values():
+        pages.append(Page(prefix + record_url(record.id), "record.html", {"record": record}))
+    for iid in site.inspectors:
+        pages.append(Page(prefix + inspector_url(iid), "inspector.html", {"inspector_id": iid}))
+    return pages

@@ -1,0 +1,153 @@
+"""Render stage: scores and records → the bytes of every page and data file, in memory.
+
+Jinja templates come from the site's `layouts/` (falling back to the ones shipped with site-builder);
+they autoescape everything, and Markdown bodies arrive already sanitized.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jinja2
+
+from site_builder import pages as urls
+from site_builder import report
+from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.i18n import Catalog, load_strings
+from site_builder.markup import MarkdownRenderer
+from site_builder.model import Record, Site
+from site_builder.pages import Index, Page, build_index, plan, relative
+from site_builder.rules import pick
+from site_builder.score import PeriodScores
+
+BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
+
+
+class RenderError(Exception):
+    """A layout failed; carries the diagnostic."""
+
+
+class Renderer:
+    def __init__(self, root: Path, site: Site, periods: dict[str, PeriodScores], diags: Diagnostics):
+        self.root = root
+        self.site = site
+        self.rules = site.rules
+        self.diags = diags
+        self.layouts = root / "layouts" if (root / "layouts").is_dir() else BUNDLED_LAYOUTS
+        search = [str(self.layouts)] + ([str(BUNDLED_LAYOUTS)] if BUNDLED_LAYOUTS != self.layouts else [])
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search), autoescape=True, undefined=jinja2.StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self.index = build_index(site, periods)
+        self.markdown = MarkdownRenderer()
+        self._bodies: dict[str, str] = {}
+        default = load_strings(self.layouts, root, self.rules.language, diags)
+        self.catalogs = {lang: Catalog(lang, default if lang == self.rules.language
+                                       else load_strings(self.layouts, root, lang, diags), default)
+                         for lang in self.rules.languages}
+
+    def prefix(self, language: str) -> str:
+        return "" if language == self.rules.language else f"{language}/"
+
+    def body_html(self, record) -> str:
+        """The record's (or appeal's) Markdown body, sanitized; rendered once for every page and language."""
+        key = getattr(record, "path", "")
+        if key not in self._bodies:
+            self._bodies[key] = self.markdown.render(record.body)
+        return self._bodies[key]
+
+    def render_all(self) -> dict[str, bytes]:
+        """Every output file: path relative to the output folder → bytes."""
+        files: dict[str, bytes] = {}
+        for language in self.rules.languages:
+            for page in plan(self.index, self.prefix(language)):
+                _add(files, page.path, self.render_page(page, language).encode("utf-8"))
+        assets = self.layouts / "assets"
+        if assets.is_dir():
+            for path in sorted(assets.rglob("*")):
+                if path.is_file():
+                    _add(files, "assets/" + path.relative_to(assets).as_posix(), path.read_bytes())
+        for path, data in self.data_files().items():
+            _add(files, path, data)
+        return files
+
+    def data_files(self) -> dict[str, bytes]:
+        site, periods = self.site, self.index.periods
+        scores = json.dumps(report.scores_json(site, periods), ensure_ascii=False, indent=2) + "\n"
+        return {
+            "data/scores.json": scores.encode("utf-8"),
+            "data/scores.csv": report.to_csv(report.scores_rows(site, periods)).encode("utf-8"),
+            "data/findings.csv": report.to_csv(report.findings_rows(site, self.index.deductions)).encode("utf-8"),
+        }
+
+    def render_page(self, page: Page, language: str) -> str:
+        try:
+            template = self.env.get_template(page.template)
+            return template.render(self._context(page, language))
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(self._layout_diagnostic(exc, exc.filename, exc.lineno)) from exc
+        except jinja2.TemplateError as exc:
+            filename, line = _template_frame(exc)
+            raise RenderError(self._layout_diagnostic(exc, filename, line)) from exc
+
+    def _layout_diagnostic(self, exc, filename, line) -> Pos:
+        path = Path(filename or "layouts")
+        rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.as_posix()
+        self.diags.error(Pos(rel, line or 0, 1 if line else 0), "layout-error", str(exc.message or exc),
+                         "fix the template; `site-builder check` validates content, not layouts")
+        return Pos(rel, line or 0)
+
+    def _context(self, page: Page, language: str) -> dict:
+        t = self.catalogs[language]
+        prefix = self.prefix(language)
+        rules = self.rules
+
+        def url(path: str, anchor: str = "") -> str:
+            return relative(page.path, prefix + path, anchor)
+
+        def asset(path: str) -> str:
+            return relative(page.path, path)
+
+        def in_language(other: str) -> str:
+            return relative(page.path, self.prefix(other) + page.path[len(prefix):])
+
+        def label(item) -> str:
+            return pick(item if isinstance(item, dict) else item.label, language)
+
+        def fmt(value) -> str:
+            return "—" if value is None else str(report.shown(value, rules.decimals))
+
+        def flag_text(flag: str) -> str:
+            kind, _, arg = flag.partition(":")
+            if kind == "missing_check" and arg in rules.check_types:
+                return t("flag_missing_check", check=label(rules.check_types[arg]))
+            return t(f"flag_{kind}")
+
+        return {
+            **page.context, "page_path": page.path, "language": language, "languages": rules.languages,
+            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt,
+            "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
+            "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
+            "urls": urls,
+        }
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template file and line in a Jinja runtime error's traceback."""
+    found = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".svg", ".txt")):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _add(files: dict[str, bytes], path: str, data: bytes) -> None:
+    """Pelican's rule: two outputs may never claim the same path."""
+    if path in files:
+        raise RuntimeError(f"two outputs would both be written to {path}")
+    files[path] = data

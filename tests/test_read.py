@@ -1,0 +1,150 @@
+"""`check` on files that cannot be read safely: encodings, control characters, unsafe or broken YAML,
+missing or broken front matter, odd file names. Each is an error at the right place, never a traceback.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+
+import pytest
+
+from conftest import PEOPLE, RULES, finding, record, reported
+
+R = "content/records/r.md"
+P = "content/people.yaml"
+GOOD = record(findings=finding("a", 2))  # the finding's note `发现问题` is on line 10, column 11
+
+
+def with_note(note: str) -> str:
+    return GOOD.replace("发现问题", note)
+
+
+def case(name: str, files: dict, code: str, file: str, line: int, column: int | None, says: str = "",
+         people: str = PEOPLE, rules: str = RULES):
+    return pytest.param(files, people, rules, code, file, line, column, says, id=name)
+
+
+CASES = [
+    # YAML that would construct objects or share values
+    case("python-tag", {R: record(type_="!!python/object/apply:os.system [echo hi]")}, "yaml-tag", R, 2, 7,
+         "`!!python/object/apply:os.system`"),
+    case("str-tag", {R: record(inspector="!!str I01")}, "yaml-tag", R, 4, 12, "`!!str`"),
+    case("local-tag", {R: record(inspector="!secret I01")}, "yaml-tag", R, 4, 12, "`!secret`"),
+    case("anchor", {R: record(staff="&who S001")}, "yaml-anchor", R, 5, 8, "&who"),
+    case("alias", {R: record(staff="*who")}, "yaml-alias", R, 5, 8, "*who"),
+    case("too-deep", {R: record(staff="[" * 20 + "S001" + "]" * 20)}, "yaml-too-deep", R, 5, 23, "16"),
+    case("second-document-in-people", {}, "yaml-multiple-documents", P, 10, 1, "`---`",
+         people=PEOPLE + "---\nstaff: []\n"),
+    # YAML syntax: where the parser notices, and where the cause is
+    case("tab-indented-list", {R: GOOD.replace("  - item", "\t- item")}, "yaml-syntax", R, 7, 1, "spaces"),
+    case("tab-indented-key", {R: GOOD.replace("    severity", "\tseverity")}, "yaml-syntax", R, 8, 1, "spaces"),
+    case("tab-in-rules", {}, "yaml-syntax", "rules.yaml", RULES.split("\n").index("  qa:") + 1, 1, "spaces",
+         rules=RULES.replace("\n  qa:\n", "\n\tqa:\n")),
+    case("unclosed-bracket", {R: record(staff="[S001, S002")}, "yaml-syntax", R, 6, 1, "starts on line 5"),
+    case("unclosed-quote", {R: record(staff='"S001')}, "yaml-syntax", R, 6, 1, "starts on line 5"),
+    case("no-space-after-colon", {R: record().replace("date: ", "date:")}, "yaml-syntax",
+         R, 4, 1, "space after the colon"),
+    case("people-flow-syntax", {}, "yaml-syntax", P, 3, 15, "", people=PEOPLE.replace("{id: S002,", "{id: S002,,")),
+    case("key-read-as-date", {R: GOOD.replace("type:", "2026-11-12: x\ntype:")}, "yaml-key-type", R, 2, 1,
+         "a date"),
+    # the shape of the front matter
+    case("top-level-list", {R: "---\n- supervisor_monthly\n- S001\n---\n"}, "wrong-type", R, 2, 1, "not a list"),
+    case("top-level-text", {R: "---\n主管月检 S001\n---\n"}, "wrong-type", R, 2, 1, "mapping"),
+    case("empty-front-matter", {R: "---\n---\n检查记录。\n"}, "missing-key", R, 1, 1, "`date`"),
+    case("no-front-matter", {R: "type: supervisor_monthly\n"}, "no-front-matter", R, 1, 1, "`---`"),
+    case("unclosed-front-matter", {R: GOOD.replace("---\n检查记录", "检查记录")}, "no-front-matter", R, 1, 1,
+         "never closed"),
+    case("empty-file", {R: ""}, "no-front-matter", R, 1, 1, "`---`"),
+    case("front-matter-too-large", {R: with_note("很长" * 40_000)}, "front-matter-too-large", R, 1, 1, "KiB"),
+    case("file-too-large", {R: GOOD + "正文" * 200_000}, "file-too-large", R, 1, 1, "KiB"),
+    # encodings and characters
+    case("gbk", {R: with_note("张伟").encode("gbk")}, "not-utf8", R, 10, 11, "GBK"),
+    case("gbk-after-utf8-on-the-line", {R: GOOD.encode().replace("发现问题".encode(), "发现".encode() + "张伟".encode("gbk"))},
+         "not-utf8", R, 10, 13, "UTF-8"),
+    case("utf16-with-bom", {R: GOOD.encode("utf-16")}, "not-utf8", R, 1, 1, "UTF-16"),
+    case("utf16-without-bom", {R: GOOD.encode("utf-16-le")}, "not-utf8", R, 1, 1, "UTF-16"),
+    case("nul-bytes", {R: GOOD.encode().replace("发现".encode(), b"\x00\x00")}, "binary-file", R, 1, 1, "NUL"),
+    case("line-separator", {R: with_note("发现\u2028问题")}, "bad-character", R, 10, 13, "U+2028"),
+    case("paragraph-separator-in-people", {}, "bad-character", P, 2, 24, "U+2029",
+         people=PEOPLE.replace("张伟", "张伟\u2029")),
+    case("next-line-c1", {R: with_note("发现\x85问题")}, "bad-character", R, 10, 13, "U+0085"),
+    case("other-c1-control", {R: with_note("发现\x81问题")}, "bad-character", R, 10, 13, "U+0081"),
+    case("bom-inside", {R: with_note("发现\ufeff问题")}, "bad-character", R, 10, 13, "U+FEFF"),
+    case("escape-control", {R: with_note("发现\x1b[31m问题")}, "bad-character", R, 10, 13, "U+001B"),
+    # file names that cannot become portable URLs
+    case("colon-in-name", {"content/records/a:b.md": GOOD}, "bad-file-name", "content/records/a:b.md", 0, 0, ":"),
+    case("reserved-name", {"content/records/con.md": GOOD}, "bad-file-name", "content/records/con.md", 0, 0,
+         "CON"),
+    case("names-differ-in-case", {"content/records/R.md": GOOD, R: GOOD}, "name-collision", R, 0, 0, "`R`"),
+]
+
+
+@pytest.mark.parametrize("files, people, rules, code, file, line, column, says", CASES)
+def test_unreadable_input_is_reported_at_its_place(make_site, files, people, rules, code, file, line, column,
+                                                   says):
+    site = make_site(files, rules=rules, people=people)
+    error = reported(site.run("check", "--format", "json"), code, file, line, column)
+    assert says in error["message"] + error.get("hint", "")
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 30
+
+
+ACCEPTED = [
+    pytest.param(codecs.BOM_UTF8 + GOOD.encode(), id="bom"),
+    pytest.param(GOOD.replace("\n", "\r\n").encode(), id="crlf"),
+    pytest.param(codecs.BOM_UTF8 + GOOD.replace("\n", "\r\n").encode(), id="bom-and-crlf"),
+    pytest.param(GOOD.replace("\n", "\r").encode(), id="old-mac-cr"),
+    pytest.param(GOOD.replace("---\n检查", "...\n检查").encode(), id="closed-with-dots"),
+    pytest.param(GOOD.replace("检查记录。", "正文里可以有\u2028和\x85，只有设置里不行。").encode(), id="separators-in-body"),
+]
+
+
+@pytest.mark.parametrize("data", ACCEPTED)
+def test_ordinary_editor_output_is_accepted(make_site, data):
+    site = make_site({R: data})
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.out + result.err
+    assert result.json()["errors"] == []
+
+
+def test_bom_and_crlf_data_files_are_accepted(make_site):
+    site = make_site(rules=codecs.BOM_UTF8 + RULES.replace("\n", "\r\n").encode(),
+                     people=codecs.BOM_UTF8 + PEOPLE.replace("\n", "\r\n").encode())
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.out + result.err
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(codecs.BOM_UTF8 + record(date="2026-02-30").encode(), id="bom"),
+    pytest.param(record(date="2026-02-30").replace("\n", "\r\n").encode(), id="crlf"),
+])
+def test_positions_survive_bom_and_crlf(make_site, data):
+    reported(make_site({R: data}).run("check", "--format", "json"), "bad-date", R, 3, 7)
+
+
+def test_editor_files_are_skipped_and_other_files_warned_about(make_site):
+    site = make_site({R: GOOD, "content/records/.r.md.swp": b"\x00\xff", "content/records/r.md~": b"\xff",
+                      "content/records/photo.jpg": b"\xff\xd8\xff\x00"})
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.out
+    warnings = result.json()["warnings"]
+    assert [(w["file"], w["code"]) for w in warnings] == [("content/records/photo.jpg", "ignored-file")]
+
+
+def test_missing_people_file(make_site):
+    site = make_site({R: GOOD})
+    (site.root / P).unlink()
+    error = reported(site.run("check", "--format", "json"), "missing-file", P, 0, 0)
+    assert "--root" in error["hint"]
+
+
+def test_symlink_out_of_the_content_folder(make_site, tmp_path):
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(GOOD, encoding="utf-8")
+    site = make_site({})
+    (site.root / "content/records").mkdir(parents=True)
+    os.symlink(outside, site.root / R)
+    reported(site.run("check", "--format", "json"), "symlink", R, 0, 0)

@@ -1,0 +1,257 @@
+"""`check` on bad content: every problem is an error naming file, line, column and what to do.
+
+Each case is a tiny site with exactly one problem. Files are written out line by line so the expected
+positions can be read off the text; `record()` puts type, date, inspector and staff on lines 2–5 and the
+first finding or commendation on line 7.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PEOPLE, REPO, RULES, finding, record, reported
+from site_builder.cli import main
+
+R = "content/records/r.md"
+AP = "content/appeals/r-1.md"
+MO = "content/months/2026-11.md"
+P = "content/people.yaml"
+ONE_FINDING = record(findings=finding("a", 2))  # record `r`, finding 1: item a, general, 2 points
+
+
+def appeal(record_id: str = "r", finding_id="1", filed: str = "2026-11-20", **extra) -> str:
+    """An appeal: record on line 2, finding 3, filed 4, then `extra` from line 5."""
+    lines = ["---", f"record: {record_id}", f"finding: {finding_id}", f"filed: {filed}"]
+    lines += [f"{key}: {value}" for key, value in extra.items()]
+    return "\n".join(lines + ["---", "申诉理由。", ""])
+
+
+def sign_off(month: str = "2026-11", closed: str = "2026-11-25", closed_by: str = "I05") -> str:
+    """A sign-off: month on line 2, closed 3, closed_by 4."""
+    return f"---\nmonth: {month}\nclosed: {closed}\nclosed_by: {closed_by}\n---\n"
+
+
+def decided(decision: str, by: str = "I05", **extra) -> dict:
+    return {"decision": decision, **extra, "decided": "2026-11-24", "decided_by": by}
+
+
+def at(text: str, line: int, word: str) -> int:
+    """Column of `word` on `line` of `text` (1-based), so people.yaml cases need no counting."""
+    return text.split("\n")[line - 1].index(word) + 1
+
+
+def case(name: str, files: dict, code: str, file: str, line: int, column: int | None, says: str = "",
+         people: str = PEOPLE, rules: str = RULES):
+    return pytest.param(files, people, rules, code, file, line, column, says, id=name)
+
+
+def line_of(text: str, needle: str) -> int:
+    """Line of the first line of `text` that is exactly `needle`."""
+    return text.split("\n").index(needle) + 1
+
+
+BAD_RULES = RULES.replace("    points: [1, 2]\n", "    points: [5, 1]\n", 1)
+SELF_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: I01, name: 李娜, post: reception}\ninspectors:\n")
+DUP_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: S001, name: 另一人, post: reception}\ninspectors:\n")
+TYPO_POST = PEOPLE.replace("王芳, post: reception", "王芳, post: recepton")
+BAD_ID = PEOPLE.replace("{id: S002,", "{id: S/002,")
+BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
+LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
+WRONG_NAME = PEOPLE.replace("name: 王芳", "name: 2026")
+
+CASES = [
+    # keys and types of a record
+    case("unknown-key-did-you-mean", {R: record().replace("staff: S001\n", "staff: S001\nfinding: []\n")},
+         "unknown-key", R, 6, 1, "did you mean `findings`"),
+    case("missing-key", {R: record().replace("inspector: I01\n", "")}, "missing-key", R, 2, 1, "`inspector`"),
+    case("duplicate-key-names-both-lines", {R: record().replace("staff: S001\n", "staff: S001\ndate: 2026-11-13\n")},
+         "duplicate-key", R, 6, 1, "lines 3 and 6"),
+    case("key-read-as-number", {R: record().replace("type:", "1: x\ntype:")}, "yaml-key-type", R, 2, 1, "number"),
+    case("findings-not-a-list", {R: record().replace("staff: S001\n", "staff: S001\nfindings: 扣2分\n")},
+         "wrong-type", R, 6, 11, "list"),
+    case("finding-not-a-mapping", {R: record(findings="- a 项扣 2 分")}, "wrong-type", R, 7, 5, "mapping"),
+    case("staff-is-a-mapping", {R: record(staff="{id: S001}")}, "wrong-type", R, 5, 8, "id"),
+    case("points-quoted", {R: record(findings=finding("a", '"2"'))}, "wrong-type", R, 9, 13, "text"),
+    case("note-is-a-number", {R: record(findings=finding("a", 2).replace("note: 发现问题", "note: 12"))},
+         "wrong-type", R, 10, 11, "text"),
+    case("note-missing", {R: record(findings=finding("a", 2).replace("  note: 发现问题\n", ""))},
+         "missing-key", R, 7, 5, "`note`"),
+    case("note-empty", {R: record(findings=finding("a", 2).replace("发现问题", '""'))}, "empty-value", R, 10, 11),
+    case("punishable-yes", {R: record(findings=finding("e", 8, "adverse", punishable="yes"))},
+         "wrong-type", R, 11, 17, "true"),
+    case("rate-with-percent-sign", {R: record(findings=finding("c", 3, None, required_rate="95%",
+                                                             actual_rate=84))},
+         "wrong-type", R, 10, 20, "number"),
+    # YAML 1.1 reads these as something other than the id or number meant
+    case("staff-id-read-as-number", {R: record(staff="0012")}, "id-not-text", R, 5, 8, "number"),
+    case("finding-id-read-as-boolean", {R: record(findings=finding("a", 2, id="yes"))},
+         "id-not-text", R, 11, 9, "yes/no"),
+    case("inspector-read-as-sexagesimal", {R: record(inspector="1:20")}, "id-not-text", R, 4, 12, "quote"),
+    case("points-nan", {R: record(findings=finding("a", ".nan"))}, "bad-number", R, 9, 13, ".nan"),
+    # dates
+    case("impossible-date", {R: record(date="2026-02-30")}, "bad-date", R, 3, 7, "not a real date"),
+    case("non-iso-date", {R: record(date="2026-1-5")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
+    case("datetime-not-date", {R: record(date="2026-11-12 10:00")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
+    case("slash-date", {R: record(date="2026/11/12")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
+    # references
+    case("unknown-staff", {R: record(staff=["S001", "S999"])}, "unknown-reference", R, 5, 15, "S999"),
+    case("staff-listed-twice", {R: record(staff=["S001", "S001"])}, "duplicate-id", R, 5, 15, "twice"),
+    case("staff-empty-list", {R: record(staff="[]")}, "empty-value", R, 5, 8, "nobody"),
+    case("unknown-inspector", {R: record(inspector="I99")}, "unknown-reference", R, 4, 12, "I99"),
+    case("unknown-check-type", {R: record(type_="supervisor_montly")}, "unknown-reference", R, 2, 7,
+         "did you mean `supervisor_monthly`"),
+    case("unknown-item", {R: record(findings=finding("k", 2))}, "unknown-reference", R, 7, 11, "`k`"),
+    case("unknown-severity", {R: record(findings=finding("a", 2, "minor"))}, "severity-not-allowed", R, 8, 15,
+         "minor"),
+    case("severity-not-for-item", {R: record(findings=finding("f", 2, "general"))}, "severity-not-allowed",
+         R, 8, 15, "missed_task"),
+    case("role-not-allowed-for-type", {R: record(type_="qa_monthly", inspector="I01")}, "role-not-allowed",
+         R, 4, 12, "qa_monthly"),
+    case("self-inspection", {R: record(staff="I01")}, "self-inspection", R, 5, 8, "themselves",
+         people=SELF_PEOPLE),
+    case("checked-after-leaving", {R: record(staff="S003")}, "not-employed", R, 5, 8, "2026-10-31"),
+    case("checked-before-joining", {R: record(date="2025-02-20")}, "not-employed", R, 5, 8, "2025-03-01"),
+    # findings
+    case("points-outside-band", {R: record(findings=finding("a", 3))}, "points-outside-band", R, 9, 13, "1–2"),
+    case("points-not-half-steps", {R: record(findings=finding("a", 1.25))}, "points-step", R, 9, 13, "0.5"),
+    case("rate-shortfall-below-5", {R: record(findings=finding("c", 1, None, required_rate=95, actual_rate=92))},
+         "no-rate-deduction", R, 11, 18, "shortfall 3"),
+    case("rate-band-mismatch", {R: record(findings=finding("c", 3, "shortfall_5", required_rate=95,
+                                                         actual_rate=84))},
+         "rate-band-mismatch", R, 8, 15, "shortfall_10"),
+    case("rates-on-non-rate-item", {R: record(findings=finding("a", 2, required_rate=95, actual_rate=84))},
+         "rate-not-allowed", R, 11, 20, "not a rate item"),
+    case("rate-item-without-rates", {R: record(findings=finding("c", 2, "shortfall_5"))}, "missing-rates",
+         R, 7, 5, "required_rate"),
+    case("rate-item-one-rate", {R: record(findings=finding("c", 2, None, actual_rate=80))}, "missing-rates",
+         R, 7, 5, "both"),
+    case("punishable-not-adverse", {R: record(findings=finding("a", 2, punishable="true"))},
+         "punishable-severity", R, 11, 17, "adverse"),
+    case("finding-without-staff-on-multi-staff-record", {R: record(staff=["S001", "S002"],
+                                                                   findings=finding("a", 2))},
+         "missing-key", R, 7, 5, "several"),
+    case("finding-names-someone-not-checked", {R: record(findings=finding("a", 2, staff="S002"))},
+         "staff-not-checked", R, 8, 12, "S002"),
+    case("procedure-not-cited-by-item", {R: record(findings=finding("a", 2, procedure="报修管理作业规程及标准"))},
+         "unknown-procedure", R, 11, 16, "住户咨询作业规程及标准"),
+    case("duplicate-finding-ids", {R: record(findings=finding("a", 2, id="x") + finding("b", 1, id="x"))},
+         "duplicate-id", R, 16, 9, "findings 1 and 2"),
+    # commendations
+    case("commendation-zero", {R: record(commendations="- points: 0\n  reason: 拾金不昧")},
+         "commendation-outside-range", R, 7, 13, "1–20"),
+    case("commendation-25", {R: record(commendations="- points: 25\n  reason: 拾金不昧")},
+         "commendation-outside-range", R, 7, 13, "1–20"),
+    case("commendation-without-reason", {R: record(commendations="- points: 5")}, "missing-key", R, 7, 5,
+         "`reason`"),
+    # appeals
+    case("appeal-unknown-record", {R: ONE_FINDING, AP: appeal("2026/r")}, "unknown-reference", AP, 2, 9, "2026/r"),
+    case("appeal-unknown-finding", {R: ONE_FINDING, AP: appeal(finding_id=5)}, "unknown-reference", AP, 3, 10,
+         "has no finding `5`"),
+    case("appeal-empty-finding", {R: ONE_FINDING, AP: appeal(finding_id="")}, "empty-value", AP, 3, 9, "finding"),
+    case("appeal-decided-by-non-qa", {R: ONE_FINDING, AP: appeal(**decided("upheld", by="I01"))},
+         "role-not-allowed", AP, 7, 13, "4.6"),
+    case("appeal-reduced-not-below-original", {R: ONE_FINDING, AP: appeal(**decided("reduced", points=2))},
+         "bad-reduction", AP, 6, 9, "below the original 2"),
+    case("appeal-reduced-without-points", {R: ONE_FINDING, AP: appeal(**decided("reduced"))}, "missing-key",
+         AP, 5, 11, "points"),
+    case("appeal-decided-without-date", {R: ONE_FINDING, AP: appeal(decision="upheld", decided_by="I05")},
+         "missing-key", AP, 5, 11, "`decided`"),
+    case("appeal-points-without-reduction", {R: ONE_FINDING, AP: appeal(**decided("upheld", points=1))},
+         "points-without-reduction", AP, 6, 9, "reduced"),
+    case("two-appeals-on-one-finding", {R: ONE_FINDING, AP: appeal(), "content/appeals/r-1b.md": appeal()},
+         "duplicate-appeal", "content/appeals/r-1b.md", 3, 10, AP),
+    case("pending-appeal-with-decided", {R: ONE_FINDING, AP: appeal(decided="2026-11-24")},
+         "pending-with-decision", AP, 5, 10, "`decided`"),
+    case("appeal-unknown-decision", {R: ONE_FINDING, AP: appeal(decision="dismissed")}, "unknown-reference",
+         AP, 5, 11, "dismissed"),
+    case("appeal-filed-before-record", {R: ONE_FINDING, AP: appeal(filed="2026-11-01")}, "bad-date", AP, 4, 8,
+         "2026-11-12"),
+    # sign-offs
+    case("sign-off-by-non-qa", {MO: sign_off(closed_by="I01")}, "role-not-allowed", MO, 4, 12, "`qa`"),
+    case("sign-off-file-name-not-its-month", {"content/months/2026-10.md": sign_off()}, "month-file-name",
+         "content/months/2026-10.md", 2, 8, "2026-11.md"),
+    case("sign-off-before-period-ends", {MO: sign_off(closed="2026-11-20")}, "bad-date", MO, 3, 9, "2026-11-25"),
+    case("sign-off-impossible-month", {"content/months/2026-13.md": sign_off(month="2026-13")}, "bad-month",
+         "content/months/2026-13.md", 2, 8, "YYYY-MM"),
+    # people.yaml
+    case("duplicate-staff-id", {}, "duplicate-id", P, 5, at(DUP_PEOPLE, 5, "S001"), "lines 2 and 5",
+         people=DUP_PEOPLE),
+    case("unknown-post", {}, "unknown-reference", P, 3, at(TYPO_POST, 3, "recepton"), "did you mean `reception`",
+         people=TYPO_POST),
+    case("bad-id-characters", {}, "bad-id", P, 3, at(BAD_ID, 3, "S/002"), "S/002", people=BAD_ID),
+    case("unknown-role", {}, "unknown-reference", P, 9, at(BAD_ROLE, 9, "ofice"), "did you mean `office`",
+         people=BAD_ROLE),
+    case("left-before-joined", {}, "bad-date", P, 4, at(LEFT_EARLY, 4, "2024-10-31"), "before", people=LEFT_EARLY),
+    case("name-read-as-number", {}, "wrong-type", P, 3, at(WRONG_NAME, 3, "2026"), "quotes", people=WRONG_NAME),
+    case("people-is-a-list", {}, "wrong-type", P, 1, 1, "mapping", people="- S001\n- S002\n"),
+    # rules.yaml
+    case("severity-points-reversed", {}, "bad-range", "rules.yaml", line_of(BAD_RULES, "    points: [5, 1]"), 13,
+         "[5, 1]", rules=BAD_RULES),
+    case("rules-unknown-role", {}, "unknown-reference", "rules.yaml", line_of(RULES, "    roles: [qa]"), 13, "`qa`",
+         rules=RULES.replace("  qa:\n    label: {zh-CN: 品管部", "  qm:\n    label: {zh-CN: 品管部")),
+]
+
+
+@pytest.mark.parametrize("files, people, rules, code, file, line, column, says", CASES)
+def test_bad_input_is_reported_at_its_place(make_site, files, people, rules, code, file, line, column, says):
+    site = make_site(files, rules=rules, people=people)
+    error = reported(site.run("check", "--format", "json"), code, file, line, column)
+    assert says in error["message"] + error.get("hint", "")
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 40
+
+
+def test_shipped_example_passes(capsys):
+    code = main(["check", "--root", str(REPO), "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert '"errors": []' in out
+
+
+def test_every_problem_of_a_site_is_reported_in_one_run(make_site):
+    site = make_site({R: record(date="2026-02-30"),
+                      "content/records/q.md": record(findings=finding("a", 3)),
+                      MO: sign_off(closed_by="I01")})
+    result = site.run("check", "--format", "json")
+    reported(result, "bad-date", R, 3, 7)
+    reported(result, "points-outside-band", "content/records/q.md", 9, 13)
+    reported(result, "role-not-allowed", MO, 4, 12)
+
+
+def test_check_path_reports_only_that_file(make_site):
+    site = make_site({R: record(date="2026-02-30"), "content/records/q.md": record(findings=finding("a", 3))})
+    result = site.run("check", "--format", "json", str(site.root / "content/records/q.md"))
+    reported(result, "points-outside-band", "content/records/q.md", 9, 13)
+    assert {e["file"] for e in result.json()["errors"]} == {"content/records/q.md"}
+
+
+def test_check_path_of_a_good_file_passes_while_another_is_broken(make_site):
+    site = make_site({R: record(date="2026-02-30"), "content/records/q.md": record()})
+    result = site.run("check", str(site.root / "content/records/q.md"))
+    assert result.code == 0, result.out
+    assert "2026-02-30" not in result.out
+
+
+def test_text_format_names_file_line_column_code_and_hint(make_site):
+    site = make_site({R: record(type_="supervisor_montly")})
+    result = site.run("check")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    first = lines.index(next(line for line in lines if line.startswith(f"{R}:")))
+    assert lines[first] == (f"{R}:2:7: unknown-reference: check type `supervisor_montly` is not in rules.yaml; "
+                            "did you mean `supervisor_monthly`?")
+    assert lines[first + 1].startswith("    hint: check types: `supervisor_monthly`")
+    assert lines[-1] == "checked 3 files: 1 error, 0 warnings"
+
+
+def test_a_clean_tiny_site_passes(make_site):
+    """The corpus's base site is valid, so each case above fails for its one problem only."""
+    site = make_site({R: record(staff=["S001", "S002"], findings=finding("a", 2, staff="S001")
+                                + finding("c", 3, None, staff="S002", required_rate=95, actual_rate=84),
+                                commendations="- {staff: S001, points: 5, reason: 拾金不昧}"),
+                      AP: appeal(**decided("reduced", points=1)), MO: sign_off()})
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.out
+    assert result.json() == {"errors": [], "warnings": []}
