@@ -1,0 +1,92 @@
+"""The command line as a user meets it: exit codes, formats, usage errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+from conftest import REPO, finding, record
+
+SUP = "content/records/2026/11/sup-S001.md"
+
+
+def test_scores_table_is_aligned_and_names_the_period(make_site):
+    site = make_site({SUP: record(findings=finding("a", 2))})
+    result = site.run("scores")
+    assert result.code == 0
+    assert "2026-11  (2026-10-26 – 2026-11-25)" in result.out
+    row = next(line for line in result.out.splitlines() if line.startswith("S001"))
+    assert "98.0" in row and "missing_check:qa_monthly" in row
+
+
+def test_scores_csv_has_one_row_per_staff_member_and_period(make_site):
+    site = make_site({SUP: record(findings=finding("a", 2))})
+    result = site.run("scores", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert [(r["month"], r["staff"], r["total"]) for r in rows] == [
+        ("2026-11", "S001", "98.0"), ("2026-11", "S002", ""), ("2026-11", "S003", "")]
+    assert rows[1]["flags"].split(";") == ["missing_check:qa_monthly", "missing_check:supervisor_monthly",
+                                          "unscored"]
+
+
+def test_scores_month_filter_and_unknown_month(make_site):
+    site = make_site({SUP: record(), "content/records/o.md": record(date="2026-09-01")})
+    assert list(site.scores("2026-09")) == ["2026-09"]
+    missing = site.run("scores", "--month", "2025-01")
+    assert missing.code == 1 and "no scores for 2025-01" in missing.err
+    bad = site.run("scores", "--month", "2026-13")
+    assert bad.code == 2 and "YYYY-MM" in bad.err
+
+
+def test_scores_refuses_content_with_errors(make_site):
+    site = make_site({SUP: record(inspector="I99")})
+    result = site.run("scores")
+    assert result.code == 1 and "content/records/2026/11/sup-S001.md:4:12" in result.err
+
+
+def test_check_exit_codes_and_json(make_site):
+    site = make_site({SUP: record()})
+    clean = site.run("check", "--format", "json")
+    assert clean.code == 0 and clean.json() == {"errors": [], "warnings": []}
+    site.write(SUP, record(type_="montly"))
+    broken = site.run("check", "--format", "json")
+    assert broken.code == 1
+    [error] = broken.json()["errors"]
+    assert error["file"] == SUP and error["line"] == 2 and error["code"] == "unknown-reference"
+
+
+def test_usage_errors_exit_2(make_site, tmp_path):
+    site = make_site()
+    assert site.run("check", "no/such/file.md").code == 2
+    assert site.run("frobnicate").code == 2
+    assert site.run("scores", "--format", "xml").code == 2
+    from site_builder.cli import main
+    assert main(["check", "--root", str(tmp_path / "nowhere")]) == 2
+
+
+def test_python_dash_m_runs_on_the_example_site():
+    result = subprocess.run([sys.executable, "-m", "site_builder", "scores", "--format", "json",
+                             "--root", str(REPO)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    months = json.loads(result.stdout)
+    assert len(months) >= 4 and all(m["staff"] for m in months.values())
+    assert "Traceback" not in result.stderr
+
+
+def test_an_internal_error_is_one_clear_line_and_debug_shows_the_traceback(make_site, monkeypatch):
+    import site_builder.score as score
+
+    def broken(site):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(score, "score_site", broken)
+    monkeypatch.setattr("site_builder.pipeline.score_site", broken)
+    site = make_site({SUP: record()})
+    result = site.run("scores")
+    assert result.code == 3
+    assert "internal error" in result.err and "--debug" in result.err and "Traceback" not in result.err
+    debug = site.run("scores", "--debug")
+    assert "Traceback" in debug.err
