@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_builder.diagnostics import Diagnostics
+from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.pipeline import load
 from site_builder.publish import publish
 from site_builder.render import Renderer, RenderError
-from site_builder.score import score_site
 
 
 @dataclass
@@ -27,8 +26,9 @@ def render_site(root: Path) -> BuildResult:
     loaded = load(root)
     if not loaded.ok:
         return BuildResult(loaded.diagnostics, None)
-    periods = score_site(loaded.site)
-    renderer = Renderer(root, loaded.site, periods, loaded.diagnostics)
+    if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
+        loaded.diagnostics.warning(Pos("."), "no-git-history", loaded.history.problem)
+    renderer = Renderer(root, loaded, loaded.scores())
     try:
         files = renderer.render_all()
     except RenderError:

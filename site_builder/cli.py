@@ -121,7 +121,7 @@ def _wanted(file: str, selected: list[str]) -> bool:
 
 def cmd_scores(root: Path, args) -> int:
     from site_builder import report
-    from site_builder.pipeline import load, scores
+    from site_builder.pipeline import load
 
     if args.month and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         raise UsageError(f"--month {args.month}: write the month as YYYY-MM, like 2026-11")
@@ -132,7 +132,7 @@ def cmd_scores(root: Path, args) -> int:
               file=sys.stderr)
         return EXIT_CONTENT
     site = loaded.site
-    periods = scores(site)
+    periods = loaded.scores()
     if args.month:
         if args.month not in periods:
             known = ", ".join(periods) or "none"

@@ -1,11 +1,13 @@
-"""The stages joined up: read → validate → score. Commands call these; only the CLI prints."""
+"""The stages joined up: read → validate → (git history) → score. Commands call these; only the CLI prints."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from site_builder.compliance import record_compliance, report_compliance
 from site_builder.diagnostics import Diagnostics
+from site_builder.history import History, read_history
 from site_builder.model import Site
 from site_builder.read import Source, read_site
 from site_builder.score import PeriodScores, score_site
@@ -17,19 +19,25 @@ class Loaded:
     sources: list[Source]
     site: Site | None  # None when rules.yaml or people.yaml is unusable
     diagnostics: Diagnostics
+    history: History = field(default_factory=History)
+    audits: dict = field(default_factory=dict)  # record id -> RecordCompliance
 
     @property
     def ok(self) -> bool:
         return self.site is not None and not self.diagnostics.errors
 
+    def scores(self) -> dict[str, PeriodScores]:
+        return score_site(self.site, self.audits)
+
 
 def load(root: Path) -> Loaded:
-    """Read and validate every source of the site root."""
+    """Read and validate every source of the site root, and read its git history once."""
     diags = Diagnostics()
     sources = read_site(root, diags)
     site = validate_site(sources, diags)
-    return Loaded(sources, site, diags)
-
-
-def scores(site: Site) -> dict[str, PeriodScores]:
-    return score_site(site)
+    if site is None:
+        return Loaded(sources, None, diags)
+    history = read_history(root)
+    audits = record_compliance(site, history)
+    report_compliance(site, history, audits, diags)
+    return Loaded(sources, site, diags, history, audits)

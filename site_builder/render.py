@@ -19,6 +19,7 @@ from site_builder.i18n import Catalog, load_strings
 from site_builder.markup import MarkdownRenderer
 from site_builder.model import Record, Site
 from site_builder.pages import Index, Page, build_index, plan, relative
+from site_builder.pipeline import Loaded
 from site_builder.rules import pick
 from site_builder.score import PeriodScores
 
@@ -30,11 +31,13 @@ class RenderError(Exception):
 
 
 class Renderer:
-    def __init__(self, root: Path, site: Site, periods: dict[str, PeriodScores], diags: Diagnostics):
+    def __init__(self, root: Path, loaded: Loaded, periods: dict[str, PeriodScores]):
         self.root = root
-        self.site = site
+        self.site = site = loaded.site
         self.rules = site.rules
-        self.diags = diags
+        self.diags = diags = loaded.diagnostics
+        self.history = loaded.history
+        self.audits = loaded.audits
         self.layouts = root / "layouts" if (root / "layouts").is_dir() else BUNDLED_LAYOUTS
         search = [str(self.layouts)] + ([str(BUNDLED_LAYOUTS)] if BUNDLED_LAYOUTS != self.layouts else [])
         self.env = jinja2.Environment(
@@ -130,7 +133,7 @@ class Renderer:
             "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
-            "urls": urls,
+            "urls": urls, "history": self.history, "audits": self.audits,
         }
 
 

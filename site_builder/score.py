@@ -146,9 +146,14 @@ def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
                  tuple(records), tuple(deductions))
 
 
-def score_site(site: Site) -> dict[str, PeriodScores]:
-    """Every period from the first to the last that has a record or a sign-off, gaps included."""
+def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores]:
+    """Every period from the first to the last that has a record or a sign-off, gaps included.
+
+    `audits` (record id → RecordCompliance, from git) adds each record's compliance flags to the staff
+    periods it counts in.
+    """
     rules = site.rules
+    audits = audits or {}
     cutoff = rules.cutoff_day
     deductions = deductions_of(site)
     # staff id -> period key -> records covering them
@@ -172,13 +177,14 @@ def score_site(site: Site) -> dict[str, PeriodScores]:
         for person in site.staff.values():
             records = covering[person.id][p.key]
             if records or person.employed(p.start, p.end):
-                staff[person.id] = _staff_period(rules, person.id, person.post, p, records, deductions)
+                staff[person.id] = _staff_period(rules, person.id, person.post, p, records, deductions,
+                                                 audits)
         out[p.key] = PeriodScores(p, p.key in site.sign_offs, staff)
     return out
 
 
 def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list[Record],
-                  deductions: dict) -> StaffPeriod:
+                  deductions: dict, audits: dict) -> StaffPeriod:
     sheets = {}
     for check_type in rules.scored_types:
         mine = [r for r in records if rules.check_types[r.type].sheet == check_type.key]
@@ -202,4 +208,5 @@ def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list
         flags.append("unscored")
     if any(d.zeroes_item for s in sheets.values() for d in s.deductions):
         flags.append("punishable")
+    flags.extend({flag for r in records if r.id in audits for flag in audits[r.id].flags})
     return StaffPeriod(person, p, sheets, base, bonus, total, commendations, tuple(sorted(flags)))

@@ -1,0 +1,85 @@
+"""Compliance from git history (pure): late entries, amendments after sign-off, commits by someone else.
+
+Records first committed before `provenance.adopted` are imported paper history: they are never late and
+never someone else's commit, but a change after their period's sign-off still shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.history import Commit, History
+from site_builder.model import Record, Site
+from site_builder.periods import period_of
+
+LATE_ENTRY = "late_entry"
+AMENDED_AFTER_SIGNOFF = "amended_after_signoff"
+AUTHOR_MISMATCH = "author_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCompliance:
+    flags: tuple[str, ...]
+    imported: bool
+    deadline: date  # the last day the record could be committed on time
+    amendments: tuple[Commit, ...]  # commits after the sign-off of its period
+    foreign: tuple[Commit, ...]  # commits by an email that is not the inspector's
+
+
+def record_compliance(site: Site, history: History) -> dict[str, RecordCompliance]:
+    """Per record id; empty when the history is unknown or incomplete (nothing is guessed)."""
+    if not history.complete:
+        return {}
+    rules = site.rules
+    signed_in: dict[str, Commit] = {}
+    for month, sign_off in site.sign_offs.items():
+        file_history = history.of(sign_off.path)
+        if file_history:
+            signed_in[month] = file_history.first
+    out = {}
+    for record in site.records.values():
+        file_history = history.of(record.path)
+        if file_history is None:
+            continue  # not committed yet: nothing to say until it is
+        period = period_of(record.date, rules.cutoff_day)
+        deadline = period.end + timedelta(days=rules.late_grace_days)
+        imported = rules.adopted is not None and file_history.first.day < rules.adopted
+        flags = []
+        foreign: tuple[Commit, ...] = ()
+        if not imported:
+            if file_history.first.day > deadline:
+                flags.append(LATE_ENTRY)
+            emails = site.inspectors[record.inspector].git_emails
+            if emails:
+                foreign = tuple(c for c in file_history.commits if c.email not in emails)
+                if foreign:
+                    flags.append(AUTHOR_MISMATCH)
+        sign_off = signed_in.get(period.key)
+        amendments = tuple(c for c in file_history.commits if sign_off and c.order < sign_off.order)
+        if amendments:
+            flags.append(AMENDED_AFTER_SIGNOFF)
+        out[record.id] = RecordCompliance(tuple(sorted(flags)), imported, deadline, amendments, foreign)
+    return out
+
+
+def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance],
+                      diags: Diagnostics) -> None:
+    """Warnings for `check` and `build`: each flagged record."""
+    for record_id, audit in found.items():
+        record: Record = site.records[record_id]
+        pos = Pos(record.path, 1, 1)
+        file_history = history.of(record.path)
+        if LATE_ENTRY in audit.flags:
+            diags.warning(pos, "late-entry", f"first committed on {file_history.first.day}, after the "
+                          f"collection deadline {audit.deadline} of its period (4.5.1)",
+                          "records are due by the period's cutoff; the page shows it as entered late")
+        if AMENDED_AFTER_SIGNOFF in audit.flags:
+            hashes = ", ".join(c.short for c in audit.amendments)
+            diags.warning(pos, "amended-after-signoff", f"changed after its period was signed off ({hashes})",
+                          "a signed-off period should only change through an appeal")
+        if AUTHOR_MISMATCH in audit.flags:
+            emails = ", ".join(sorted({c.email for c in audit.foreign}))
+            diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
+                          f"`{record.inspector}`'s git_emails", "commit records under your own name")
