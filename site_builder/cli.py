@@ -38,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
 
+    new = sub.add_parser("new", parents=[common], help="write a record skeleton to fill in")
+    new.add_argument("type", metavar="TYPE", help="the check type, e.g. supervisor_monthly")
+    new.add_argument("--staff", action="append", required=True, metavar="ID", help="a staff member checked (repeat)")
+    new.add_argument("--inspector", required=True, metavar="ID")
+    new.add_argument("--date", help="the inspection date, YYYY-MM-DD (default: today)")
+
+    hook = sub.add_parser("hook", parents=[common], help="install the git pre-commit check")
+    hook.add_argument("action", choices=("install",))
+    hook.add_argument("--force", action="store_true", help="replace a pre-commit hook not written by site-builder")
+
     scores = sub.add_parser("scores", parents=[common], help="print the scores")
     scores.add_argument("--month", help="only this period, YYYY-MM")
     scores.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -172,4 +182,61 @@ def cmd_build(root: Path, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "scores": cmd_scores}
+def cmd_new(root: Path, args) -> int:
+    from datetime import date
+
+    from site_builder.diagnostics import did_you_mean
+    from site_builder.pipeline import load
+    from site_builder.scaffold import write_new
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else date.today()
+    except ValueError:
+        raise UsageError(f"--date {args.date}: write a real date as YYYY-MM-DD") from None
+    loaded = load(root)
+    site = loaded.site
+    if site is None:
+        _print_diagnostics(loaded.diagnostics, sys.stderr)
+        return EXIT_CONTENT
+    rules = site.rules
+    if args.type not in rules.check_types:
+        raise UsageError(f"unknown check type `{args.type}`{did_you_mean(args.type, rules.check_types)} "
+                         f"(check types: {', '.join(rules.check_types)})")
+    for person in args.staff:
+        if person not in site.staff:
+            raise UsageError(f"unknown staff `{person}`{did_you_mean(person, site.staff)}")
+        if not site.staff[person].employed(day, day):
+            raise UsageError(f"`{person}` is not employed on {day}")
+    inspector = site.inspectors.get(args.inspector)
+    if inspector is None:
+        raise UsageError(f"unknown inspector `{args.inspector}`{did_you_mean(args.inspector, site.inspectors)}")
+    if inspector.role not in rules.check_types[args.type].roles:
+        raise UsageError(f"`{args.inspector}` ({inspector.role}) may not record `{args.type}`; it is recorded "
+                         f"by: {', '.join(rules.check_types[args.type].roles)}")
+    if args.inspector in args.staff:
+        raise UsageError(f"`{args.inspector}` cannot inspect themselves")
+    if len(set(args.staff)) != len(args.staff):
+        raise UsageError("a staff member is given twice")
+    try:
+        path = write_new(root, site, args.type, args.staff, args.inspector, day)
+    except FileExistsError as exc:
+        print(f"site-builder: {Path(exc.filename).relative_to(root)} already exists; not overwritten "
+              "(edit it, or give another --date)", file=sys.stderr)
+        return EXIT_CONTENT
+    print(path.relative_to(root).as_posix())
+    return EXIT_OK
+
+
+def cmd_hook(root: Path, args) -> int:
+    from site_builder.githooks import HookError, install_hook
+
+    try:
+        hook = install_hook(root, force=args.force)
+    except HookError as exc:
+        print(f"site-builder: {exc}", file=sys.stderr)
+        return EXIT_CONTENT
+    print(f"installed {hook}: every commit is now checked with `site-builder check --staged`")
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build, "new": cmd_new, "hook": cmd_hook, "scores": cmd_scores}

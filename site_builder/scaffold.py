@@ -1,0 +1,73 @@
+"""`new`: a record skeleton an inspector fills in, valid as written, with the form's items in comments."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from site_builder.model import Site
+from site_builder.rules import pick
+
+
+def record_path(check_type: str, staff: list[str], day: date) -> str:
+    """content/records/YYYY/MM/<date>-<type>-<staff>.md (a long list of staff is shortened)."""
+    who = "-".join(staff) if len(staff) <= 3 else f"{staff[0]}-and-{len(staff) - 1}-more"
+    return f"content/records/{day:%Y/%m}/{day.isoformat()}-{check_type}-{who}.md"
+
+
+def _bands(site: Site, item) -> str:
+    rules = site.rules
+    parts = []
+    for key in item.severities:
+        severity = rules.severities[key]
+        condition = f" (shortfall ≥ {severity.shortfall})" if severity.shortfall is not None else ""
+        parts.append(f"{key} {severity.points}{condition}")
+    return ", ".join(parts)
+
+
+def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> str:
+    rules = site.rules
+    language = rules.language
+    ct = rules.check_types[check_type]
+    names = ", ".join(site.staff[s].name for s in staff)
+    lines = [
+        "---",
+        f"type: {check_type}    # {pick(ct.label, language)}",
+        f"date: {day.isoformat()}",
+        f"inspector: {inspector}    # {site.inspectors[inspector].name}",
+        f"staff: [{', '.join(staff)}]    # {names}",
+        "findings: []",
+        "# To record findings, replace `findings: []` with a list such as:",
+        "# findings:",
+        "#   - item: a",
+        *([f"#     staff: {staff[0]}"] if len(staff) > 1 else []),
+        "#     severity: general",
+        "#     points: 1",
+        "#     note: what you saw",
+    ]
+    forms = {site.staff[s].post for s in staff}
+    for form_key in sorted(forms):
+        form = rules.forms[form_key]
+        lines.append(f"# Items of form {form.code} ({pick(form.post, language)}) and the bands they allow:")
+        for item in form.items.values():
+            extra = "; give required_rate and actual_rate" if item.rate else ""
+            cites = f"; procedures: {', '.join(item.procedures)}" if item.procedures else ""
+            lines.append(f"#   {item.key}  {pick(item.label, language)} — {_bands(site, item)}{extra}{cites}")
+    lines += [
+        "commendations: []",
+        f"# A commendation (4.5.4): - {{staff: {staff[0]}, points: {rules.commendation.low}, reason: …}}"
+        f" ({rules.commendation} points)",
+        "---",
+        "What was checked, where, and what was seen.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_new(root: Path, site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> Path:
+    """Write the skeleton; FileExistsError if a record is already there."""
+    path = root / record_path(check_type, staff, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8") as handle:
+        handle.write(skeleton(site, check_type, staff, inspector, day))
+    return path

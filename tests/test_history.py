@@ -1,0 +1,169 @@
+"""Git provenance and the flags it raises, with real repositories whose dates and authors are set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import RULES, finding, record
+
+REC = "content/records/2026/11/sup-S001.md"
+# Git is the record of truth from 2026-01-01 in these tests; nothing counts as imported.
+ADOPTED_RULES = RULES.replace("adopted: 2026-12-01", "adopted: 2026-01-01")
+
+
+def git(site, *args: str, date: str = "2026-11-12T10:00:00+08:00", email: str = "lina@example.com"):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Someone", "GIT_AUTHOR_EMAIL": email,
+           "GIT_COMMITTER_NAME": "Someone", "GIT_COMMITTER_EMAIL": email,
+           "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    return subprocess.run(["git", "-C", str(site.root), *args], env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def commit(site, message: str, **kw):
+    git(site, "add", "-A")
+    git(site, "commit", "-q", "-m", message, **kw)
+
+
+@pytest.fixture
+def repo(make_site):
+    """A site in a git repository whose base files were committed early in November."""
+    def build(files=None, rules=ADOPTED_RULES):
+        site = make_site(files, rules=rules)
+        git(site, "init", "-q", "-b", "main")
+        commit(site, "roster", date="2026-11-01T09:00:00+08:00")
+        return site
+    return build
+
+
+def flags(site, month="2026-11", staff="S001"):
+    return site.scores(month)[month]["staff"][staff]["flags"]
+
+
+def test_a_record_committed_by_the_deadline_has_no_git_flag(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-25T18:00:00+08:00")
+    assert flags(site) == ["missing_check:qa_monthly"]
+    assert site.run("check", "--format", "json").json()["warnings"] == []
+
+
+def test_late_entry_after_the_collection_deadline(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-26T09:00:00+08:00")
+    assert "late_entry" in flags(site)
+    [warning] = site.run("check", "--format", "json").json()["warnings"]
+    assert warning["code"] == "late-entry" and warning["file"] == REC and "2026-11-25" in warning["message"]
+
+
+def test_late_grace_days_extend_the_deadline(repo):
+    site = repo(rules=ADOPTED_RULES.replace("late_grace_days: 0", "late_grace_days: 2"))
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-27T09:00:00+08:00")
+    assert "late_entry" not in flags(site)
+
+
+def test_imported_records_are_never_late(repo):
+    site = repo(rules=RULES)  # adopted 2026-12-01: everything committed before it is imported history
+    site.write(REC, record())
+    commit(site, "import paper records", date="2026-11-30T09:00:00+08:00", email="clerk@example.com")
+    assert flags(site) == ["missing_check:qa_monthly"]
+
+
+def test_author_mismatch_when_someone_else_commits(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", email="intern@example.com")
+    assert "author_mismatch" in flags(site)
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [w["code"] for w in warnings] == ["author-mismatch"] and "intern@example.com" in warnings[0]["message"]
+
+
+def test_no_mismatch_for_an_inspector_without_git_emails(repo):
+    site = repo()
+    site.write(REC, record(type_="qa_monthly", inspector="I05"))
+    commit(site, "qa check", email="anyone@example.com")
+    assert "author_mismatch" not in flags(site)
+
+
+def test_amended_after_sign_off(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    assert "amended_after_signoff" not in flags(site)
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
+    assert "amended_after_signoff" in flags(site)
+    codes = [w["code"] for w in site.run("check", "--format", "json").json()["warnings"]]
+    assert codes == ["amended-after-signoff"]
+
+
+def test_renamed_records_keep_their_history(repo):
+    site = repo()
+    site.write("content/records/old-name.md", record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    (site.root / REC).parent.mkdir(parents=True)
+    git(site, "mv", "content/records/old-name.md", REC)
+    commit(site, "file it by month", date="2026-11-13T10:00:00+08:00")
+    from site_builder.history import read_history
+    history = read_history(site.root).of(REC)
+    assert history.revisions == 2 and history.first.subject == "check S001"
+
+
+def test_outside_git_the_build_warns_once_and_still_works(make_site):
+    site = make_site({REC: record()})
+    result = site.run("build")
+    assert result.code == 0
+    assert result.err.count("not in a git repository") == 1
+
+
+def test_a_shallow_clone_builds_and_says_what_it_cannot_know(repo, tmp_path):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-26T09:00:00+08:00")
+    site.write("content/records/x.md", record(date="2026-11-13"))
+    commit(site, "another", date="2026-11-27T09:00:00+08:00")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{site.root}", str(clone)], check=True)
+    from conftest import SiteDir
+    shallow = SiteDir(clone)
+    result = shallow.run("build")
+    assert result.code == 0 and "shallow clone" in result.err
+    assert "late_entry" not in flags(shallow)  # unknown, so not guessed
+
+
+def test_new_writes_a_skeleton_that_passes_check(make_site):
+    site = make_site()
+    result = site.run("new", "supervisor_monthly", "--staff", "S001", "--inspector", "I01", "--date", "2026-11-12")
+    assert result.code == 0
+    path = "content/records/2026/11/2026-11-12-supervisor_monthly-S001.md"
+    assert result.out.strip() == path
+    text = (site.root / path).read_text(encoding="utf-8")
+    assert "type: supervisor_monthly" in text and "#   c  培训出勤率" in text and "shortfall_10 3–5" in text
+    assert site.run("check").code == 0
+    assert site.scores("2026-11")["2026-11"]["staff"]["S001"]["total"] == 100
+    again = site.run("new", "supervisor_monthly", "--staff", "S001", "--inspector", "I01", "--date", "2026-11-12")
+    assert again.code == 1 and "already exists" in again.err
+
+
+def test_new_for_several_staff_passes_check(make_site):
+    site = make_site()
+    result = site.run("new", "qa_monthly", "--staff", "S001", "--staff", "S002", "--inspector", "I05",
+                      "--date", "2026-11-12")
+    assert result.code == 0 and site.run("check").code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["daily_check", "--staff", "S001", "--inspector", "I01"], "did you mean `daily`"),
+    (["qa_monthly", "--staff", "S001", "--inspector", "I01"], "may not record"),
+    (["daily", "--staff", "S404", "--inspector", "I01"], "unknown staff"),
+    (["daily", "--staff", "S001", "--inspector", "I01", "--date", "2026-02-30"], "real date"),
+])
+def test_new_refuses_what_check_would_refuse(make_site, args, message):
+    result = make_site().run("new", *args)
+    assert result.code == 2 and message in result.err
