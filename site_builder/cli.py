@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
 
+    serve = sub.add_parser("serve", parents=[common], help="preview the site, rebuilding as you edit")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--open", action="store_true", help="open the preview in a browser")
+
     new = sub.add_parser("new", parents=[common], help="write a record skeleton to fill in")
     new.add_argument("type", metavar="TYPE", help="the check type, e.g. supervisor_monthly")
     new.add_argument("--staff", action="append", required=True, metavar="ID", help="a staff member checked (repeat)")
@@ -227,6 +232,36 @@ def cmd_new(root: Path, args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(root: Path, args) -> int:
+    import errno
+    import time
+    import webbrowser
+
+    from site_builder.serve import Running
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        running = Running(root, args.host, args.port, report)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} on {args.host} is already in use; pass another --port") from None
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    print(f"serving {running.url} — edit content/, layouts/ or rules.yaml and the page reloads; Ctrl-C stops",
+          flush=True)
+    if args.open:
+        webbrowser.open(running.url)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        running.stop()
+    return EXIT_OK
+
+
 def cmd_hook(root: Path, args) -> int:
     from site_builder.githooks import HookError, install_hook
 
@@ -239,4 +274,4 @@ def cmd_hook(root: Path, args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "new": cmd_new, "hook": cmd_hook, "scores": cmd_scores}
+COMMANDS = {"check": cmd_check, "build": cmd_build, "serve": cmd_serve, "new": cmd_new, "hook": cmd_hook, "scores": cmd_scores}

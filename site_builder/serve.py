@@ -1,0 +1,252 @@
+"""`serve`: build in memory, serve on loopback, rebuild when sources change, reload open pages.
+
+The site is held in memory and replaced whole after each successful build, so a reader never sees a
+half-built site and the published `_site/` is never touched. When the content has errors, every page
+shows them (file, line, column, message, hint and the offending lines) until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import posixpath
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from site_builder.build import BuildResult, render_site
+from site_builder.diagnostics import Diagnostic
+
+RELOAD_PATH = "/__site_builder/events"
+DEBOUNCE_SECONDS = 0.15
+WATCHED = ("content", "layouts", "rules.yaml")
+_RELOAD_SCRIPT = (
+    "<script>(function(){var s=new EventSource('" + RELOAD_PATH + "');var g=null;"
+    "s.onmessage=function(e){if(g!==null&&e.data!==g){location.reload();}g=e.data;};})();</script>"
+)
+
+
+@dataclass
+class State:
+    """The current build, swapped whole under a lock; `generation` counts finished builds."""
+
+    files: dict = field(default_factory=dict)
+    diagnostics: list = field(default_factory=list)
+    failed: bool = False
+    generation: int = 0
+    seconds: float = 0.0
+
+
+class Preview:
+    """Builds a site root into memory and keeps it current."""
+
+    def __init__(self, root: Path, report: Callable[[str], None] = lambda line: None):
+        self.root = root
+        self.report = report
+        self.state = State()
+        self.changed = threading.Condition()
+        self._build_lock = threading.Lock()
+
+    def rebuild(self) -> State:
+        with self._build_lock:
+            started = time.perf_counter()
+            result: BuildResult = render_site(self.root)
+            seconds = time.perf_counter() - started
+            diagnostics = result.diagnostics.errors + result.diagnostics.warnings
+            with self.changed:
+                files = result.files if result.ok else self.state.files
+                self.state = State(files, diagnostics, not result.ok, self.state.generation + 1, seconds)
+                self.changed.notify_all()
+            for d in diagnostics:
+                self.report(d.text())
+            status = "failed" if not result.ok else f"built {len(result.files)} files"
+            self.report(f"{status} in {seconds * 1000:.0f} ms")
+            return self.state
+
+    def wait_for_change(self, generation: int, timeout: float) -> int:
+        with self.changed:
+            self.changed.wait_for(lambda: self.state.generation != generation, timeout)
+            return self.state.generation
+
+    def source_lines(self, d: Diagnostic, around: int = 2) -> list[tuple[int, str]]:
+        """The lines of the file around a diagnostic, for the error page."""
+        path = self.root / d.file
+        if not d.line or not path.is_file():
+            return []
+        try:
+            lines = path.read_bytes().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return []
+        first = max(1, d.line - around)
+        return [(n, lines[n - 1]) for n in range(first, min(len(lines), d.line + around) + 1)]
+
+
+def error_page(preview: Preview, state: State) -> bytes:
+    """The diagnostics of a failed build as a page that reloads itself when the build is fixed."""
+    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Build failed · site-builder"
+             "</title><style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem;color:#1d2733}"
+             ".d{border-left:4px solid #b3261e;padding:.25rem 1rem;margin:1rem 0;background:#fdf3f2}"
+             ".w{border-color:#a15c00;background:#fff8ec}pre{background:#fff;padding:.5rem;overflow:auto}"
+             "mark{background:#fde7e5}</style></head><body><h1>The site could not be built</h1>"
+             "<p>Fix the problems below and save: this page reloads by itself.</p>"]
+    for d in state.diagnostics:
+        kind = "d" if d.severity == "error" else "d w"
+        where = f"{d.file}:{d.line}:{d.column}" if d.line else d.file
+        parts.append(f"<section class='{kind}'><p><strong>{html.escape(where)}</strong> · "
+                     f"<code>{html.escape(d.code)}</code></p><p>{html.escape(d.message)}</p>")
+        if d.hint:
+            parts.append(f"<p><em>hint:</em> {html.escape(d.hint)}</p>")
+        lines = preview.source_lines(d)
+        if lines:
+            parts.append("<pre>")
+            for number, text in lines:
+                row = f"{number:5d} | {html.escape(text)}"
+                parts.append(f"<mark>{row}</mark>\n" if number == d.line else row + "\n")
+            parts.append("</pre>")
+        parts.append("</section>")
+    parts.append(_RELOAD_SCRIPT + "</body></html>")
+    return "".join(parts).encode("utf-8")
+
+
+def _handler(preview: Preview):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # the terminal shows builds, not every request
+            pass
+
+        def do_GET(self):
+            path = unquote(urlsplit(self.path).path)
+            if path == RELOAD_PATH:
+                return self._events()
+            state = preview.state
+            if state.failed and (path.endswith(".html") or path.endswith("/")):
+                return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(preview, state), "text/html")
+            rel = posixpath.normpath(path.lstrip("/")) if path.strip("/") else "index.html"
+            if path.endswith("/") and path.strip("/"):
+                rel += "/index.html"
+            data = state.files.get(rel)
+            if data is None:
+                return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+            kind = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+            if kind == "text/html":
+                data = data.replace(b"</body>", _RELOAD_SCRIPT.encode() + b"</body>", 1)
+            self._send(HTTPStatus.OK, data, kind)
+
+        def _send(self, status, data: bytes, kind: str):
+            self.send_response(status)
+            charset = "; charset=utf-8" if kind.startswith("text/") or kind.endswith("json") else ""
+            self.send_header("Content-Type", kind + charset)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _events(self):
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            generation = preview.state.generation
+            try:
+                self.wfile.write(f"data: {generation}\n\n".encode())
+                self.wfile.flush()
+                while not self.server.stopping:
+                    new = preview.wait_for_change(generation, timeout=1.0)
+                    if new != generation:
+                        generation = new
+                        self.wfile.write(f"data: {generation}\n\n".encode())
+                    else:
+                        self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    stopping = False
+
+
+class Watcher:
+    """Rebuilds after a burst of changes to content/, layouts/ or rules.yaml has settled."""
+
+    def __init__(self, preview: Preview, debounce: float = DEBOUNCE_SECONDS):
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        self.preview = preview
+        self.debounce = debounce
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        watcher = self
+
+        class Events(FileSystemEventHandler):
+            def on_any_event(self, event):
+                if event.event_type in ("opened", "closed_no_write"):
+                    return
+                paths = [event.src_path, getattr(event, "dest_path", "")]
+                if any(watcher.watched(p) for p in paths if p):
+                    watcher.poke()
+
+        self.observer = Observer()
+        self.observer.schedule(Events(), str(preview.root), recursive=True)
+
+    def watched(self, path: str) -> bool:
+        try:
+            rel = Path(path).resolve().relative_to(self.preview.root.resolve()).parts
+        except ValueError:
+            return False
+        return bool(rel) and rel[0] in WATCHED
+
+    def poke(self) -> None:
+        """A change: (re)start the debounce timer, so a burst of saves gives one rebuild."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.debounce, self.preview.rebuild)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def start(self) -> None:
+        self.observer.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+        self.observer.stop()
+        self.observer.join(timeout=5)
+
+
+class Running:
+    """A started preview server; `stop()` shuts it down cleanly."""
+
+    def __init__(self, root: Path, host: str, port: int, report: Callable[[str], None]):
+        self.preview = Preview(root, report)
+        self.preview.rebuild()
+        self.server = Server((host, port), _handler(self.preview))  # OSError if the port is taken
+        self.watcher = Watcher(self.preview)
+        self.watcher.start()
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def stop(self) -> None:
+        self.server.stopping = True
+        self.watcher.stop()
+        self.server.shutdown()
+        self.server.server_close()

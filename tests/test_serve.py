@@ -1,0 +1,149 @@
+"""`serve`: the preview rebuilds on edits, shows errors in the browser, and recovers."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import finding, record
+from site_builder.serve import RELOAD_PATH, Running
+
+REC = "content/records/2026/11/sup-S001.md"
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
+
+
+def wait_until(condition, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def served(make_site):
+    site = make_site({REC: record(findings=finding("a", 2))})
+    running = Running(site.root, "127.0.0.1", 0, report=lambda line: None)
+    yield site, running
+    running.stop()
+
+
+def total_shown(running) -> str:
+    _, page = get(running.url + "staff/S001/2026-11.html")
+    return page
+
+
+def test_serves_the_site_with_the_reload_script(served):
+    site, running = served
+    status, page = get(running.url)
+    assert status == 200 and "EventSource" in page and RELOAD_PATH in page
+    assert not (site.root / "_site").exists()  # the published site is never written by serve
+
+
+def test_editing_a_record_rebuilds_and_shows_the_new_score(served):
+    site, running = served
+    assert "98.0" in total_shown(running)
+    generation = running.preview.state.generation
+    site.write(REC, record(findings=finding("a", 1)))
+    wait_until(lambda: running.preview.state.generation > generation)
+    assert "99.0" in total_shown(running)
+
+
+def test_the_events_stream_announces_each_build(served):
+    site, running = served
+    host, port = running.server.server_address[:2]
+    events = []
+
+    def listen():
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(f"GET {RELOAD_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            buffer = b""
+            while buffer.count(b"data:") < 2:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                buffer += chunk
+            events.append(buffer.decode())
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    time.sleep(0.3)
+    site.write(REC, record(findings=finding("a", 1.5)))
+    thread.join(timeout=10)
+    assert events and events[0].count("data:") == 2
+
+
+def test_broken_content_shows_its_errors_in_the_browser_then_recovers(served):
+    site, running = served
+    generation = running.preview.state.generation
+    site.write(REC, record(findings=finding("a", 2)).replace("inspector: I01", "inspector: I99"))
+    wait_until(lambda: running.preview.state.generation > generation)
+    status, page = get(running.url + "index.html")
+    assert status == 500
+    assert "content/records/2026/11/sup-S001.md:4:12" in page and "I99" in page
+    assert "<mark>" in page and "EventSource" in page  # shows the offending line, reloads by itself
+    generation = running.preview.state.generation
+    site.write(REC, record(findings=finding("a", 2)))
+    wait_until(lambda: running.preview.state.generation > generation)
+    assert get(running.url + "index.html")[0] == 200
+
+
+def test_a_burst_of_saves_gives_one_rebuild(served):
+    site, running = served
+    generation = running.preview.state.generation
+    for points in (1, 1.5, 2, 1, 1.5):
+        site.write(REC, record(findings=finding("a", points)))
+    wait_until(lambda: running.preview.state.generation > generation)
+    time.sleep(0.6)
+    assert running.preview.state.generation == generation + 1
+    assert "98.5" in total_shown(running)
+
+
+def test_save_by_rename_is_seen(served):
+    site, running = served
+    generation = running.preview.state.generation
+    temp = site.write("content/records/2026/11/.sup-S001.md.tmp", record(findings=finding("a", 1)))
+    temp.replace(site.root / REC)
+    wait_until(lambda: running.preview.state.generation > generation)
+    wait_until(lambda: "99.0" in total_shown(running))
+
+
+def test_layout_and_rules_changes_rebuild(served):
+    site, running = served
+    layouts = site.root / "layouts"
+    from conftest import REPO
+    shutil.copytree(REPO / "layouts", layouts)
+    generation = running.preview.state.generation
+    base = layouts / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("<main id=\"main\">", "<main id=\"main\"><p>PREVIEW-MARK</p>"),
+                    encoding="utf-8")
+    wait_until(lambda: "PREVIEW-MARK" in get(running.url)[1])
+    rules = site.root / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("total_cap: 100", "total_cap: 90"), encoding="utf-8")
+    wait_until(lambda: "90.0" in total_shown(running))
+    assert running.preview.state.generation > generation
+
+
+def test_a_taken_port_is_a_clear_usage_error(make_site):
+    site = make_site({REC: record()})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = site.run("serve", "--port", str(port))
+    assert result.code == 2 and f"port {port}" in result.err and "already in use" in result.err
