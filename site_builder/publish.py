@@ -2,7 +2,8 @@
 
 The new site is written to a staging folder beside the output, then swapped in with one atomic rename
 (Linux renameat2 RENAME_EXCHANGE, or two renames with recovery elsewhere). A lock file beside the output
-keeps two builds from publishing at once; the kernel releases it if a build dies.
+keeps two builds from publishing at once; the kernel releases it if a build dies. Everything written beside
+the output is named `.site-builder-<output name>.*`, which the site's .gitignore ignores.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import glob
 import os
 import shutil
 from contextlib import contextmanager
@@ -29,7 +31,7 @@ class PublishError(Exception):
 def output_lock(output: Path):
     """Hold an exclusive lock for `output` (waits for another build to finish)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output.parent / f".{output.name}.lock", "a+b") as handle:
+    with open(_beside(output, "lock"), "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -37,8 +39,13 @@ def output_lock(output: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _beside(output: Path, kind: str) -> Path:
+    """A working file or folder next to the output (lock, staging-<pid>, old-<pid>)."""
+    return output.parent / f".site-builder-{output.name}.{kind}"
+
+
 def _leftovers(output: Path, kind: str) -> list[Path]:
-    return sorted(output.parent.glob(f".{output.name}.{kind}-*"))
+    return sorted(output.parent.glob(glob.escape(_beside(output, kind).name) + "-*"))
 
 
 def recover(output: Path) -> None:
@@ -75,7 +82,7 @@ def publish(files: dict[str, bytes], output: Path) -> None:
     with output_lock(output):
         recover(output)
         check_replaceable(output)
-        staging = output.parent / f".{output.name}.staging-{os.getpid()}"
+        staging = _beside(output, f"staging-{os.getpid()}")
         staging.mkdir()
         try:
             for rel, data in sorted(files.items()):
@@ -86,7 +93,7 @@ def publish(files: dict[str, bytes], output: Path) -> None:
             if not output.exists():
                 os.rename(staging, output)
             elif not _exchange(staging, output):
-                old = output.parent / f".{output.name}.old-{os.getpid()}"
+                old = _beside(output, f"old-{os.getpid()}")
                 os.rename(output, old)
                 os.rename(staging, output)
                 staging = old

@@ -7,6 +7,8 @@ first finding or commendation on line 7.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import PEOPLE, REPO, RULES, finding, record, reported
@@ -207,7 +209,8 @@ def test_shipped_example_passes(capsys):
     code = main(["check", "--root", str(REPO), "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    assert '"errors": []' in out
+    assert json.loads(out)["errors"] == []
+    assert "Traceback" not in out + err
 
 
 def test_every_problem_of_a_site_is_reported_in_one_run(make_site):
@@ -243,7 +246,6 @@ def test_text_format_names_file_line_column_code_and_hint(make_site):
     assert lines[first] == (f"{R}:2:7: unknown-reference: check type `supervisor_montly` is not in rules.yaml; "
                             "did you mean `supervisor_monthly`?")
     assert lines[first + 1].startswith("    hint: check types: `supervisor_monthly`")
-    assert lines[-1] == "checked 3 files: 1 error, 0 warnings"
 
 
 def test_a_clean_tiny_site_passes(make_site):

@@ -1,0 +1,543 @@
+"""`site-builder build` as a reader of the built site sees it: the pages, their links, and what never leaks in.
+
+Every HTML page is parsed with the standard library's html.parser; assertions look at elements and attributes,
+not at substrings of the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from conftest import REPO, SiteDir, record
+
+# ---------------------------------------------------------------------------------------------- reading pages
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass(eq=False)
+class Element:
+    tag: str
+    attrs: list[tuple[str, str | None]]
+    parent: Element | None = None
+    children: list = field(default_factory=list)  # Elements and text
+
+    def get(self, name: str) -> str | None:
+        return next((value for key, value in self.attrs if key == name), None)
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.get("class") or "").split())
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            if isinstance(child, Element):
+                yield from child.iter()
+
+    def find_all(self, tag: str, cls: str | None = None) -> list[Element]:
+        return [e for e in self.iter() if e.tag == tag and (cls is None or cls in e.classes)]
+
+    def find(self, tag: str, cls: str | None = None) -> Element | None:
+        return next(iter(self.find_all(tag, cls)), None)
+
+    def text(self) -> str:
+        return "".join(c.text() if isinstance(c, Element) else c for c in self.children)
+
+    def inside(self, tag: str, cls: str) -> bool:
+        node = self.parent
+        while node is not None:
+            if node.tag == tag and cls in node.classes:
+                return True
+            node = node.parent
+        return False
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#document", [])
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, attrs, self.stack[-1])
+        self.stack[-1].children.append(element)
+        if tag not in VOID:
+            self.stack.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(Element(tag, attrs, self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if any(e.tag == tag for e in self.stack[1:]):
+            while self.stack.pop().tag != tag:
+                pass
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(path: Path) -> Element:
+    builder = _TreeBuilder()
+    builder.feed(path.read_text(encoding="utf-8"))
+    builder.close()
+    return builder.root
+
+
+def html_files(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.html"))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below `folder`, by relative path, with its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+
+
+def scheme(url: str) -> str | None:
+    """The scheme a browser would see: it strips surrounding spaces/controls and ignores tabs and newlines."""
+    cleaned = re.sub(r"[\t\n\r]", "", url).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                                   "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c"
+                                                   "\x1d\x1e\x1f ")
+    match = _SCHEME.match(cleaned)
+    return match.group(1).lower() if match else None
+
+
+def links(page: Element):
+    """(element, attribute, url) for every href and src in a page."""
+    for element in page.iter():
+        for name, value in element.attrs:
+            if name in ("href", "src") and value is not None:
+                yield element, name, value
+
+
+def link_problems(out: Path) -> list[str]:
+    """Every link that would not work for a reader opening `out` from any folder or from file://."""
+    pages = {path: parse(path) for path in html_files(out)}
+    ids: dict[Path, set[str]] = {}
+    problems = []
+    for path, page in pages.items():
+        seen: set[str] = set()
+        for element in page.iter():
+            if (value := element.get("id")) is not None:
+                if value in seen:
+                    problems.append(f"{path.relative_to(out)}: duplicate id {value!r}")
+                seen.add(value)
+        ids[path] = seen
+    for path, page in pages.items():
+        where = path.relative_to(out).as_posix()
+        for element, attr, url in links(page):
+            here = f"{where}: <{element.tag} {attr}={url!r}>"
+            if url.startswith("//") or scheme(url) is not None:
+                in_body = element.inside("div", "body")
+                if not (in_body and scheme(url) in ("http", "https", "mailto")):
+                    problems.append(f"{here}: absolute URL outside a sanitized Markdown body")
+                continue
+            if url.startswith("/"):
+                problems.append(f"{here}: root-relative link breaks in a subfolder and from file://")
+                continue
+            target_part, _, anchor = url.partition("#")
+            if target_part:
+                joined = posixpath.normpath(posixpath.join(posixpath.dirname(where), unquote(target_part)))
+                if joined.startswith("../") or joined == "..":
+                    problems.append(f"{here}: leaves the site folder")
+                    continue
+                target = out / joined
+                if not target.is_file():
+                    problems.append(f"{here}: no such file {joined}")
+                    continue
+            else:
+                target = path
+            if anchor:
+                if target.suffix != ".html":
+                    problems.append(f"{here}: anchor into a non-page")
+                elif unquote(anchor) not in ids[target]:
+                    problems.append(f"{here}: no id {unquote(anchor)!r} in {target.relative_to(out).as_posix()}")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------ sites
+
+def example_site(dest: Path) -> SiteDir:
+    """A copy of the shipped example site root (never build into the repository itself)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "rules.yaml", dest / "rules.yaml")
+    shutil.copytree(REPO / "content", dest / "content")
+    shutil.copytree(REPO / "layouts", dest / "layouts")
+    return SiteDir(dest)
+
+
+@pytest.fixture(scope="module")
+def built_example(tmp_path_factory) -> Path:
+    """The example built once into <copy>/_site; tests read it and must not change it."""
+    site = example_site(tmp_path_factory.mktemp("example") / "site")
+    result = site.run("build")
+    assert result.code == 0, result.err
+    return site.root / "_site"
+
+
+def clean_failure(result, code: int) -> None:
+    assert result.code == code, (result.code, result.out, result.err)
+    assert "Traceback" not in result.out + result.err
+    assert "internal error" not in result.err, result.err
+
+
+def siblings(output: Path) -> set[str]:
+    return {p.name for p in output.parent.iterdir()}
+
+
+def leftovers(output: Path) -> list[str]:
+    """Staging or previous-site folders a build left beside the output."""
+    if not output.parent.exists():
+        return []
+    return sorted(p.name for p in output.parent.iterdir() if re.search(r"\.(staging|old)-", p.name))
+
+
+# ------------------------------------------------------------------------------------------------ 1. totals
+
+def _total_shown(page: Element) -> Decimal | None:
+    """The total row of the 'why this score' breakdown table, as the reader sees it."""
+    table = page.find("table", "breakdown")
+    if table is None:
+        return None
+    rows = [tr for tr in table.find_all("tr") if "total" in tr.classes]
+    assert len(rows) == 1, "the breakdown has exactly one total row"
+    cell = rows[0].find("td", "num")
+    return Decimal(cell.text().strip())
+
+
+def test_example_builds_and_every_staff_period_page_shows_the_total_in_scores_json(built_example):
+    scores = json.loads((built_example / "data" / "scores.json").read_text(encoding="utf-8"))
+    assert scores["months"], "the example has periods"
+    expected = set()
+    for month, period in scores["months"].items():
+        for sid, entry in period["staff"].items():
+            for prefix in ("", "en/"):
+                path = f"{prefix}staff/{sid}/{month}.html"
+                expected.add(path)
+                page_file = built_example / path
+                assert page_file.is_file(), f"missing {path}"
+                page = parse(page_file)
+                if entry["total"] is None:
+                    assert page.find("table", "breakdown") is None, f"{path} shows a total for an unscored period"
+                    assert page.find("p", "unscored") is not None, f"{path} does not say why there is no score"
+                else:
+                    assert _total_shown(page) == Decimal(str(entry["total"])), path
+    pages = {p.relative_to(built_example).as_posix() for p in html_files(built_example)}
+    appraisal_pages = {p for p in pages if re.fullmatch(r"(en/)?staff/[^/]+/\d{4}-\d{2}\.html", p)}
+    assert appraisal_pages == expected, "a staff-period page without scores, or scores without a page"
+
+
+def test_example_staff_pages_link_each_period_with_its_total(built_example):
+    scores = json.loads((built_example / "data" / "scores.json").read_text(encoding="utf-8"))
+    for sid in {sid for period in scores["months"].values() for sid in period["staff"]}:
+        page = parse(built_example / "staff" / f"{sid}.html")
+        rows = {}
+        for tr in page.find("table", "scores").find("tbody").find_all("tr"):
+            rows[tr.find("a").get("href")] = tr.find("td", "total").text().strip()
+        for month, period in scores["months"].items():
+            if sid in period["staff"]:
+                total = period["staff"][sid]["total"]
+                shown = rows[f"{sid}/{month}.html"]
+                if total is not None:
+                    assert Decimal(shown) == Decimal(str(total)), (sid, month)
+
+
+# ------------------------------------------------------------------------------------------------ 2. links
+
+def test_every_link_of_the_example_resolves(built_example):
+    assert len(html_files(built_example)) > 50
+    problems = link_problems(built_example)
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_link_checker_catches_broken_links(tmp_path):
+    """The checker itself can fail: a missing file, a missing anchor, an absolute URL, a root-relative link."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "page.html").write_text(
+        '<p id="x"><a href="missing.html">1</a><a href="#nope">2</a><a href="https://example.com/">3</a>'
+        '<a href="/a/page.html">4</a><a href="page.html#x">ok</a><a href="../a/page%2Ehtml">ok</a></p>',
+        encoding="utf-8")
+    problems = link_problems(tmp_path)
+    assert len(problems) == 4, problems
+
+
+# ------------------------------------------------------------------------------------------------ 3. determinism
+
+def test_same_sources_give_byte_identical_output(tmp_path):
+    """Two builds of the same sources, from two copies at different paths, in two processes with different hash
+    seeds, into two different output folders."""
+    outputs = []
+    for n, seed in ((1, "1"), (2, "2")):
+        site = example_site(tmp_path / f"copy{n}" / f"site-{n}")
+        output = tmp_path / f"out{n}"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
+        done = subprocess.run([sys.executable, "-m", "site_builder", "build", "--root", str(site.root),
+                               "--output", str(output)], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outputs.append(tree(output))
+    first, second = outputs
+    assert sorted(first) == sorted(second)
+    differ = [path for path in first if first[path] != second[path]]
+    assert not differ, f"different bytes in {differ[:10]}"
+
+
+# ------------------------------------------------------------------------------------------------ 4. failed build
+
+def test_failed_build_leaves_the_previous_site_intact(tmp_path):
+    site = example_site(tmp_path / "site")
+    output = site.root / "_site"
+    assert site.run("build").code == 0
+    before, beside = tree(output), siblings(output)
+    assert (output / ".site-builder").is_file()
+
+    broken = "content/records/2026/11/2026-11-06-weekly-S001.md"
+    text = (site.root / broken).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    line = lines.index("date: 2026-11-06") + 1
+    site.write(broken, text.replace("date: 2026-11-06", "date: 2026-11-31"))
+
+    result = site.run("build")
+    clean_failure(result, 1)
+    assert f"{broken}:{line}:" in result.err, result.err
+    assert tree(output) == before
+    assert siblings(output) == beside
+    assert leftovers(output) == []
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_build_leaves_nothing_for_git_to_pick_up_beside_the_output(tmp_path):
+    """Whatever a build writes beside `_site/` (its lock) is ignored by the shipped .gitignore, so an inspector's
+    `git add -A` never commits it."""
+    site = example_site(tmp_path / "site")
+    shutil.copy2(REPO / ".gitignore", site.root / ".gitignore")
+    assert site.run("build").code == 0
+    assert site.run("build").code == 0  # the second build swaps the first out
+    subprocess.run(["git", "init", "-q", str(site.root)], check=True)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=site.root,
+                            capture_output=True, text=True, check=True).stdout
+    untracked = {line[3:].strip('"') for line in status.splitlines()}
+    stray = {p for p in untracked if p != ".gitignore" and p != "rules.yaml"
+             and not p.startswith(("content/", "layouts/"))}
+    assert stray == set(), f"a build left files git would commit: {sorted(stray)}"
+
+
+def test_failed_build_into_a_new_folder_creates_nothing(tmp_path):
+    site = example_site(tmp_path / "site")
+    site.write("content/records/2026/11/bad.md", record(date="2026-02-30", staff="S001"))
+    output = tmp_path / "out"
+    clean_failure(site.run("build", "--output", str(output)), 1)
+    assert not output.exists()
+    assert leftovers(output) == []
+
+
+# ------------------------------------------------------------------------------------------------ 5. hostile
+
+SCRIPT = '<script>alert(1)</script>'
+ATTR = '" onmouseover="x'
+HOSTILE_BODY = f"""\
+Intro {SCRIPT}
+
+<img src=x onerror=alert(1)>
+
+[x](javascript:alert(1)) and [y]( JaVaScRiPt:alert(2)) and <javascript:alert(3)>
+
+<a href="data:text/html,<script>alert(4)</script>">d</a>
+
+<iframe src="https://example.com"></iframe><style>body{{display:none}}</style><form action="x"></form>
+
+<svg><script>alert(5)</script></svg> <a href="https://example.com/c" onclick="alert(6)">c</a>
+
+[safe](https://example.com/ok)
+"""
+
+HOSTILE_PEOPLE = f"""\
+staff:
+  - {{id: S001, name: '{SCRIPT}{ATTR}', post: reception, joined: 2025-03-01}}
+  - {{id: S002, name: 王芳, post: reception, joined: 2025-03-01}}
+inspectors:
+  - {{id: I01, name: '<b onmouseover=alert(7)>李娜</b>', role: supervisor}}
+  - {{id: I05, name: 陈静, role: qa}}
+  - {{id: I08, name: 周杰, role: office}}
+"""
+
+
+def _hostile_record() -> str:
+    findings = f"""\
+- item: a
+  severity: general
+  points: 2
+  note: '{SCRIPT}{ATTR}'
+  procedure: 住户咨询作业规程及标准
+"""
+    commendations = f"""\
+- staff: S001
+  points: 2
+  reason: '<img src=x onerror=alert(8)>{ATTR}'
+"""
+    return record(staff="S001", findings=findings, commendations=commendations, body=HOSTILE_BODY)
+
+
+FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "style", "form", "base", "img", "svg"}
+
+
+def test_hostile_content_is_inert_on_every_page(make_site):
+    site = make_site({
+        "content/records/2026/11/hostile.md": _hostile_record(),
+        "content/records/2026/11/qa.md": record(type_="qa_monthly", inspector="I05", staff="S001",
+                                                body=HOSTILE_BODY),
+        "content/appeals/hostile-1.md": "---\nrecord: 2026/11/hostile\nfinding: 1\nfiled: 2026-11-20\n---\n"
+                                        + HOSTILE_BODY,
+    }, people=HOSTILE_PEOPLE)
+    result = site.run("build")
+    assert result.code == 0, result.err
+    output = site.root / "_site"
+    pages = html_files(output)
+    assert pages
+    for path in pages:
+        page = parse(path)
+        where = path.relative_to(output).as_posix()
+        for element in page.iter():
+            assert element.tag not in FORBIDDEN_TAGS, f"{where}: <{element.tag}> element"
+            for name, value in element.attrs:
+                assert not name.lower().startswith("on"), f"{where}: <{element.tag} {name}={value!r}>"
+        for element, attr, url in links(page):
+            assert scheme(url) not in ("javascript", "data", "vbscript"), f"{where}: <{element.tag} {attr}={url!r}>"
+
+    # The payloads are shown as text, not dropped: the test above is not passing because nothing was rendered.
+    staff_page = parse(output / "staff" / "S001.html")
+    assert SCRIPT + ATTR in staff_page.find("h1").text()
+    assert SCRIPT + ATTR in staff_page.find("table", "findings").text()
+    record_page = parse(output / "records" / "2026" / "11" / "hostile.html")
+    assert "<img src=x onerror=alert(8)>" in record_page.text()
+    body = record_page.find("div", "body")
+    hrefs = [a.get("href") for a in body.find_all("a") if a.get("href")]
+    assert hrefs == ["https://example.com/c", "https://example.com/ok"]
+
+    json.loads((output / "data" / "scores.json").read_text(encoding="utf-8"))
+    assert SCRIPT in (output / "data" / "findings.csv").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------------ 6. subfolder
+
+def test_site_works_from_a_nested_folder(built_example, tmp_path):
+    moved = tmp_path / "deep" / "nested" / "folder"
+    shutil.copytree(built_example, moved)
+    problems = link_problems(moved)
+    assert not problems, "\n".join(problems[:30])
+    for path in html_files(moved):
+        for element, attr, url in links(parse(path)):
+            assert not url.startswith("/"), f"{path.relative_to(moved)}: <{element.tag} {attr}={url!r}>"
+
+
+# ------------------------------------------------------------------------------------------------ 7. file names
+
+def test_record_with_chinese_and_space_in_its_file_name_is_linked(make_site):
+    name = "检查 记录"
+    site = make_site({
+        f"content/records/2026/11/{name}.md": record(staff="S001"),
+        "content/records/2026/11/qa.md": record(type_="qa_monthly", inspector="I05", staff="S001"),
+    })
+    result = site.run("build")
+    assert result.code == 0, result.err
+    output = site.root / "_site"
+    for prefix in ("", "en/"):
+        target = output / f"{prefix}records/2026/11/{name}.html"
+        assert target.is_file()
+        for source in (f"{prefix}staff/S001/2026-11.html", f"{prefix}inspectors/I01.html"):
+            hrefs = [a.get("href") for a in parse(output / source).find_all("a") if a.get("href")]
+            found = [h for h in hrefs if (output / source).parent.joinpath(unquote(h.partition("#")[0])).resolve()
+                     == target.resolve()]
+            assert found, f"{source} does not link {target.relative_to(output)}; links: {hrefs}"
+            assert all(" " not in h and name not in h for h in found), f"not percent-encoded: {found}"
+    problems = link_problems(output)
+    assert not problems, "\n".join(problems[:30])
+
+
+# ------------------------------------------------------------------------------------------------ 8. --output
+
+def test_build_output_writes_where_asked(make_site, tmp_path):
+    site = make_site({"content/records/2026/11/r.md": record(staff="S001")})
+    output = tmp_path / "elsewhere" / "public"
+    result = site.run("build", "--output", str(output))
+    assert result.code == 0, result.err
+    assert (output / "index.html").is_file()
+    assert (output / "data" / "scores.json").is_file()
+    assert not (site.root / "_site").exists()
+
+
+@pytest.mark.parametrize("where", [".", "content", "content/records", "layouts", ".."])
+def test_build_output_onto_the_sources_is_refused(tmp_path, where):
+    site = example_site(tmp_path / "site")
+    before = tree(site.root)
+    result = site.run("build", "--output", str(site.root / where))
+    clean_failure(result, 2)
+    assert "--output" in result.err
+    assert tree(site.root) == before
+
+
+def test_build_output_into_a_foreign_folder_is_refused(make_site, tmp_path):
+    site = make_site({"content/records/2026/11/r.md": record(staff="S001")})
+    output = tmp_path / "documents"
+    output.mkdir()
+    (output / "thesis.txt").write_text("mine", encoding="utf-8")
+    (output / "sub").mkdir()
+    (output / "sub" / "notes.md").write_text("also mine", encoding="utf-8")
+    before, beside = tree(output), siblings(output)
+    result = site.run("build", "--output", str(output))
+    clean_failure(result, 2)
+    assert str(output) in result.err
+    assert tree(output) == before
+    assert {p.relative_to(output).as_posix() for p in output.rglob("*")} == {"thesis.txt", "sub", "sub/notes.md"}
+    assert leftovers(output) == []
+    assert {n for n in siblings(output) if n not in beside and not n.endswith(".lock")} == set()
+
+
+def test_build_output_into_its_own_previous_site_is_replaced(make_site, tmp_path):
+    site = make_site({"content/records/2026/11/r.md": record(staff="S001")})
+    output = tmp_path / "public"
+    assert site.run("build", "--output", str(output)).code == 0
+    (output / "stale.html").write_text("old", encoding="utf-8")
+    assert site.run("build", "--output", str(output)).code == 0
+    assert not (output / "stale.html").exists()
+    assert leftovers(output) == []
+
+
+# ------------------------------------------------------------------------------------------------ 9. layouts
+
+@pytest.mark.parametrize("layout, old, new", [
+    ("staff.html", "{% block main %}", "{% block main %}{{ undefined_name }}"),
+    ("staff.html", "{% block main %}", "{% block main %}{% if %}"),
+    ("partials/form.html", "{{ person.name }} ({{ person.id }})", "{{ person.nickname.first }}"),
+    ("base.html", "</main>", "</main>{% endfor %}"),
+])
+def test_broken_layout_is_reported_with_file_and_line(tmp_path, layout, old, new):
+    site = example_site(tmp_path / "site")
+    output = site.root / "_site"
+    assert site.run("build").code == 0
+    before = tree(output)
+    path = site.root / "layouts" / layout
+    text = path.read_text(encoding="utf-8")
+    line = next(n for n, content in enumerate(text.splitlines(), 1) if old in content)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    result = site.run("build")
+    clean_failure(result, 1)
+    assert f"layouts/{layout}:{line}:" in result.err, result.err
+    assert tree(output) == before
+    assert leftovers(output) == []
