@@ -96,10 +96,13 @@ def _print_diagnostics(diags, stream) -> None:
 
 def cmd_check(root: Path, args) -> int:
     from site_builder.pipeline import load
+    from site_builder.read import PEOPLE_FILE, RULES_FILE
 
     loaded = load(root)
     diags = loaded.diagnostics
-    selected = _selected_paths(root, args.paths)
+    given = _selected_paths(root, args.paths)
+    # every file depends on these two, so their errors always count
+    selected = None if given is None else given + [RULES_FILE, PEOPLE_FILE]
     errors = [d for d in diags.errors if selected is None or _wanted(d.file, selected)]
     warnings = [d for d in diags.warnings if selected is None or _wanted(d.file, selected)]
     if args.format == "json":
@@ -108,7 +111,7 @@ def cmd_check(root: Path, args) -> int:
     else:
         for diagnostic in errors + warnings:
             print(diagnostic.text())
-        files = len(loaded.sources) if selected is None else sum(_wanted(s.path, selected) for s in loaded.sources)
+        files = len(loaded.sources) if given is None else sum(_wanted(s.path, given) for s in loaded.sources)
         print(f"checked {files} file{'s' * (files != 1)}: {len(errors)} error{'s' * (len(errors) != 1)}, "
               f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
     return EXIT_CONTENT if errors else EXIT_OK
@@ -120,7 +123,9 @@ def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
         return None
     selected = []
     for path in paths:
-        full = (Path.cwd() / path).resolve() if not path.is_absolute() else path.resolve()
+        full = (Path.cwd() / path).resolve()
+        if not full.exists() and not path.is_absolute():
+            full = (root / path).resolve()  # a path given relative to the site root
         if not full.exists():
             raise UsageError(f"no such file or folder: {path}")
         try:

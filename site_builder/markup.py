@@ -26,5 +26,7 @@ class MarkdownRenderer:
         if text.count("[") > limits.MAX_BODY_BRACKETS:
             text = text.replace("[", "&#91;")
         html = self._md.reset().convert(text)
+        # Relative links are dropped: the same body appears on pages at different depths and in every
+        # language, so a relative link could only ever be right on one of them.
         return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-                         link_rel="noopener noreferrer")
+                         link_rel="noopener noreferrer", url_relative="deny")

@@ -79,6 +79,7 @@ def check_replaceable(output: Path) -> None:
 
 def publish(files: dict[str, bytes], output: Path) -> None:
     """Replace `output` with exactly `files`, atomically."""
+    check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
         recover(output)
         check_replaceable(output)

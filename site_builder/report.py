@@ -81,9 +81,17 @@ def scores_rows(site: Site, periods: dict[str, PeriodScores]) -> list[list[str]]
     return rows
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (notes come from many hands)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 def to_csv(rows: list[list[str]]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([_inert(str(cell)) for cell in row] for row in rows)
     return out.getvalue()
 
 

@@ -541,3 +541,12 @@ def test_broken_layout_is_reported_with_file_and_line(tmp_path, layout, old, new
     assert f"layouts/{layout}:{line}:" in result.err, result.err
     assert tree(output) == before
     assert leftovers(output) == []
+
+
+def test_relative_links_in_bodies_are_dropped_but_their_text_stays(make_site):
+    body = "See [the key log](../keys.html), [the rules](https://example.com/rules) and [above](#top)."
+    site = make_site({"content/records/r.md": record(body=body)})
+    assert site.run("build").code == 0
+    page = (site.root / "_site/records/r.html").read_text(encoding="utf-8")
+    assert "the key log" in page and 'href="../keys.html"' not in page and 'href="#top"' not in page
+    assert 'href="https://example.com/rules"' in page

@@ -90,3 +90,23 @@ def test_an_internal_error_is_one_clear_line_and_debug_shows_the_traceback(make_
     assert "internal error" in result.err and "--debug" in result.err and "Traceback" not in result.err
     debug = site.run("scores", "--debug")
     assert "Traceback" in debug.err
+
+
+def test_check_of_one_file_still_fails_when_people_yaml_is_broken(make_site):
+    site = make_site({SUP: record()}, people="staff: []\ninspectors: []\nstray: 1\n")
+    result = site.run("check", str(site.root / SUP))
+    assert result.code == 1 and "content/people.yaml:3:1: unknown-key" in result.out
+
+
+def test_check_accepts_paths_relative_to_the_root(make_site):
+    site = make_site({SUP: record(inspector="I99")})
+    result = site.run("check", SUP)
+    assert result.code == 1 and f"{SUP}:4:12" in result.out
+
+
+def test_csv_cells_can_never_run_as_spreadsheet_formulas(make_site):
+    note = finding("a", 2).replace("note: 发现问题", "note: \"=HYPERLINK(\\\"http://x\\\")\"")
+    site = make_site({SUP: record(findings=note)})
+    assert site.run("build").code == 0
+    rows = list(csv.DictReader(io.StringIO((site.root / "_site/data/findings.csv").read_text("utf-8"))))
+    assert rows[0]["note"] == "'=HYPERLINK(\"http://x\")"
