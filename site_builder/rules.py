@@ -156,7 +156,9 @@ def _keys(node: Mapping | None, label: str, diags: Diagnostics) -> list[tuple[st
     return out
 
 
-def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics) -> tuple[str, ...]:
+def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics,
+             broken: frozenset = frozenset()) -> tuple[str, ...]:
+    """Ids that must name entries of `known`; those in `broken` were already reported, so are skipped."""
     if node is None:
         return ()
     nodes = node.items if isinstance(node, Sequence) else (node,)
@@ -164,6 +166,8 @@ def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics) -> 
     for item in nodes:
         key = as_id(item, label, diags)
         if key is None:
+            continue
+        if key in broken:
             continue
         if key not in known:
             diags.error(item.pos, "unknown-reference", f"{label} `{key}` is not defined",
@@ -206,6 +210,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         roles[key] = Role(key, label_text(f.raw("label"), f"role `{key}` label", diags))
 
     severities = {}
+    broken_severities = set()
     for key, value in _keys(top.mapping("severities"), "severity", diags):
         f = Fields(value, f"severity `{key}`", diags, value.pos,
                    required={"label": "its name", "points": "[lowest, highest] points per occurrence"},
@@ -213,13 +218,15 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                              "shortfall": "least rate shortfall, in percentage points, for this band"})
         points = _range(f.raw("points"), f"severity `{key}` points", diags)
         shortfall = f.number("shortfall") if f.has("shortfall") else None
-        if points is not None:
+        if points is None:
+            broken_severities.add(key)
+        else:
             severities[key] = Severity(key, label_text(f.raw("label"), "label", diags), points,
                                        label_text(f.raw("definition"), "definition", diags), shortfall)
 
     forms = {}
     for key, value in _keys(top.mapping("forms"), "form", diags):
-        forms[key] = _load_form(key, value, severities, diags)
+        forms[key] = _load_form(key, value, severities, frozenset(broken_severities), diags)
     forms = {k: v for k, v in forms.items() if v is not None}
     if not forms and top.ok:
         diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
@@ -227,6 +234,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     all_boxes = {box for form in forms.values() for box in form.boxes}
     type_nodes = _keys(top.mapping("check_types"), "check type", diags)
     check_types = {}
+    toward_pos = {}
     for key, value in type_nodes:
         f = Fields(value, f"check type `{key}`", diags, value.pos,
                    required={"label": "its name", "roles": "roles that may record it"},
@@ -235,6 +243,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                              "counts_toward": "the scored check type whose sheet its findings go on",
                              "box": "the check-type box it ticks on the form"})
         toward = f.ident("counts_toward") if f.has("counts_toward") else None
+        toward_pos[key] = f.pos("counts_toward")
         weight = f.number("weight") if f.has("weight") else None
         if toward is None and weight is None and f.ok and not f.has("counts_toward"):
             diags.error(value.pos, "missing-key", f"check type `{key}` needs `weight` (it is scored) "
@@ -253,13 +262,11 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
             _id_list(f.raw("roles"), "role", roles, diags),
             toward or key, weight if weight is not None else Decimal(0),
             bool(f.boolean("required")) if f.has("required") else False, box or "")
-    for key, value in type_nodes:
-        ct = check_types.get(key)
-        if ct and not ct.scored:
+    for key, ct in check_types.items():
+        if not ct.scored:
             target = check_types.get(ct.sheet)
             if target is None or not target.scored:
-                diags.error(Fields(value, "", Diagnostics(), value.pos, {}).pos("counts_toward"),
-                            "unknown-reference", f"check type `{key}` counts toward `{ct.sheet}`, "
+                diags.error(toward_pos[key], "unknown-reference", f"check type `{key}` counts toward `{ct.sheet}`, "
                             "which is not a scored check type",
                             f"scored types: {one_of(k for k, c in check_types.items() if c.scored)}")
     if check_types and not any(ct.scored for ct in check_types.values()):
@@ -287,7 +294,8 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     if decimals is not None and not 0 <= decimals <= 4:
         diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
     commendation = _range(scoring.raw("commendation"), "commendation", diags)
-    punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags)
+    punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags,
+                          frozenset(broken_severities))
 
     appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"),
                      required={"decided_by": "roles that decide appeals (4.6)"}) if top.has("appeals") else None
@@ -298,6 +306,13 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                                   "late_grace_days": "days after the cutoff a record may still be committed"}) \
         if top.has("provenance") else None
 
+    appeal_roles = _id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else ()
+    sign_off_roles = _id_list(sign_off.raw("roles"), "role", roles, diags) if sign_off else ()
+    adopted = provenance.optional_date("adopted") if provenance else None
+    late_grace_days = (provenance.integer("late_grace_days") or 0) \
+        if provenance and provenance.has("late_grace_days") else 0
+    if late_grace_days < 0:
+        diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative")
     if len(diags.errors) > errors_before or not top.ok:
         return None
     return Rules(
@@ -310,15 +325,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         check_types=check_types, cutoff_day=cutoff_day, step=step,
         total_cap=scoring.number("total_cap") or Decimal(0), decimals=decimals or 0,
         commendation=commendation, punishable_severities=punishable,
-        appeal_roles=_id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else (),
-        sign_off_roles=_id_list(sign_off.raw("roles"), "role", roles, diags) if sign_off else (),
-        adopted=provenance.optional_date("adopted") if provenance else None,
-        late_grace_days=(provenance.integer("late_grace_days") or 0)
-        if provenance and provenance.has("late_grace_days") else 0,
+        appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
+        late_grace_days=late_grace_days,
     )
 
 
-def _load_form(key: str, node: Node, severities: dict, diags: Diagnostics) -> Form | None:
+def _load_form(key: str, node: Node, severities: dict, broken: frozenset, diags: Diagnostics) -> Form | None:
     f = Fields(node, f"form `{key}`", diags, node.pos,
                required={"code": "form code", "items": "the items appraised"},
                optional={"title": "form title", "post": "the post's name", "boxes": "check-type boxes"})
@@ -332,7 +344,7 @@ def _load_form(key: str, node: Node, severities: dict, diags: Diagnostics) -> Fo
         if full is not None and full <= 0:
             diags.error(i.pos("full"), "bad-rule", "full marks must be above 0")
         rate = bool(i.boolean("rate")) if i.has("rate") else False
-        allowed = _id_list(i.raw("severities"), "severity", severities, diags)
+        allowed = _id_list(i.raw("severities"), "severity", severities, diags, broken)
         if rate and not any(severities[s].shortfall is not None for s in allowed):
             diags.error(i.pos("rate"), "bad-rule", f"rate item `{item_key}` allows no band with a `shortfall`")
         items[item_key] = Item(
