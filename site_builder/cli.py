@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="validate the sources (all, or the files given)")
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--staged", action="store_true",
+                       help="check the versions staged for commit (git index), for a pre-commit hook")
 
     build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
@@ -98,7 +100,16 @@ def cmd_check(root: Path, args) -> int:
     from site_builder.pipeline import load
     from site_builder.read import PEOPLE_FILE, RULES_FILE
 
-    loaded = load(root)
+    if args.staged:
+        from site_builder.staged import StagedError, staged_root
+
+        try:
+            with staged_root(root) as staged:
+                loaded = load(staged)
+        except StagedError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        loaded = load(root)
     diags = loaded.diagnostics
     given = _selected_paths(root, args.paths)
     # every file depends on these two, so their errors always count

@@ -167,3 +167,44 @@ def test_new_for_several_staff_passes_check(make_site):
 def test_new_refuses_what_check_would_refuse(make_site, args, message):
     result = make_site().run("new", *args)
     assert result.code == 2 and message in result.err
+
+
+def test_check_staged_reads_the_index_not_the_working_tree(repo):
+    site = repo()
+    site.write(REC, record(inspector="I99"))
+    git(site, "add", REC)
+    site.write(REC, record())  # fixed in the working tree, but not staged
+    assert site.run("check").code == 0
+    staged = site.run("check", "--staged")
+    assert staged.code == 1 and f"{REC}:4:12: unknown-reference" in staged.out
+    git(site, "add", REC)
+    assert site.run("check", "--staged").code == 0
+
+
+def test_check_staged_outside_git_is_a_usage_error(make_site):
+    result = make_site().run("check", "--staged")
+    assert result.code == 2 and "git repository" in result.err
+
+
+def test_the_installed_hook_refuses_a_bad_commit(repo):
+    site = repo()
+    result = site.run("hook", "install")
+    assert result.code == 0 and "pre-commit" in result.out
+    site.write(REC, record(date="2026-02-30"))
+    git(site, "add", REC)
+    refused = subprocess.run(["git", "-C", str(site.root), "commit", "-q", "-m", "bad"], capture_output=True,
+                             text=True, env={**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x",
+                                             "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@x"})
+    assert refused.returncode != 0 and "not a real date" in refused.stdout + refused.stderr
+    site.write(REC, record())
+    git(site, "add", REC)
+    commit(site, "good")  # passes the hook
+
+
+def test_hook_install_never_replaces_a_foreign_hook(repo):
+    site = repo()
+    hook = site.root / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    result = site.run("hook", "install")
+    assert result.code == 1 and "--force" in result.err and hook.read_text() == "#!/bin/sh\nexit 0\n"
+    assert site.run("hook", "install", "--force").code == 0
