@@ -88,6 +88,13 @@ def read_history(root: Path) -> History:
     return History(files, complete=not shallow, problem=problem)
 
 
+def patch(root: Path, commit: Commit, path: str) -> str:
+    """What `commit` changed in `path` (a unified diff), for showing an amendment after sign-off."""
+    result = _git(root, "-c", "core.quotepath=off", "show", "--format=", "--no-color", "-M", commit.hash,
+                  "--relative", "--", path)
+    return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+
+
 def _parse(text: str) -> dict[str, FileHistory]:
     commits_of: dict[str, list[Commit]] = {}
     renamed: dict[str, str] = {}  # an older name -> the name it has now

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from site_builder.compliance import record_compliance, report_compliance
 from site_builder.diagnostics import Diagnostics
-from site_builder.history import History, read_history
+from site_builder.history import History, patch, read_history
 from site_builder.model import Site
 from site_builder.read import Source, read_site
 from site_builder.score import PeriodScores, score_site
@@ -21,6 +21,7 @@ class Loaded:
     diagnostics: Diagnostics
     history: History = field(default_factory=History)
     audits: dict = field(default_factory=dict)  # record id -> RecordCompliance
+    amendments: dict = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
 
     @property
     def ok(self) -> bool:
@@ -40,4 +41,6 @@ def load(root: Path) -> Loaded:
     history = read_history(root)
     audits = record_compliance(site, history)
     report_compliance(site, history, audits, diags)
-    return Loaded(sources, site, diags, history, audits)
+    amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]
+                  for rid, audit in audits.items() if audit.amendments}
+    return Loaded(sources, site, diags, history, audits, amendments)

@@ -38,6 +38,7 @@ class Renderer:
         self.diags = diags = loaded.diagnostics
         self.history = loaded.history
         self.audits = loaded.audits
+        self.amendments = loaded.amendments
         self.layouts = root / "layouts" if (root / "layouts").is_dir() else BUNDLED_LAYOUTS
         search = [str(self.layouts)] + ([str(BUNDLED_LAYOUTS)] if BUNDLED_LAYOUTS != self.layouts else [])
         self.env = jinja2.Environment(
@@ -133,7 +134,7 @@ class Renderer:
             "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
-            "urls": urls, "history": self.history, "audits": self.audits,
+            "urls": urls, "history": self.history, "audits": self.audits, "amendments": self.amendments,
         }
 
 

@@ -208,3 +208,20 @@ def test_hook_install_never_replaces_a_foreign_hook(repo):
     result = site.run("hook", "install")
     assert result.code == 1 and "--force" in result.err and hook.read_text() == "#!/bin/sh\nexit 0\n"
     assert site.run("hook", "install", "--force").code == 0
+
+
+def test_record_pages_show_provenance_and_the_change_made_after_sign_off(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "first committed by Someone on 12 Nov 2026" in page and "2 commit(s)" in page
+    assert "soften finding" in page and "amended after sign-off" in page
+    assert "-    points: 2" in page and "+    points: 1" in page  # the change itself
+    period = (site.root / "_site/en/periods/2026-11.html").read_text(encoding="utf-8")
+    assert "signed off by 陈静 on 26 Nov 2026" in period and "commit " in period
