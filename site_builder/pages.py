@@ -89,6 +89,14 @@ def rules_url() -> str:
     return "rules.html"
 
 
+def calibration_url() -> str:
+    return "calibration.html"
+
+
+def feed_url() -> str:
+    return "feed.xml"
+
+
 def relative(from_path: str, to_path: str, anchor: str = "") -> str:
     """A link from one output file to another that works from any folder and from file://."""
     start = posixpath.dirname(from_path) or "."
@@ -100,7 +108,9 @@ def plan(index: Index, prefix: str) -> list[Page]:
     """Every page of one language, under `prefix` ("" or "en/")."""
     site = index.site
     pages = [Page(prefix + index_url(), "index.html", {"period": index.latest}),
-             Page(prefix + rules_url(), "rules.html")]
+             Page(prefix + rules_url(), "rules.html"),
+             Page(prefix + calibration_url(), "calibration.html"),
+             Page(prefix + feed_url(), "feed.xml")]
     for key in index.periods:
         pages.append(Page(prefix + period_url(key), "period.html", {"period": key}))
     for sid in site.staff:

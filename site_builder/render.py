@@ -13,7 +13,8 @@ from pathlib import Path
 import jinja2
 
 from site_builder import pages as urls
-from site_builder import report
+from site_builder import analytics, report
+from site_builder.figures import Figures
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.i18n import Catalog, load_strings
 from site_builder.markup import MarkdownRenderer
@@ -45,6 +46,8 @@ class Renderer:
             loader=jinja2.FileSystemLoader(search), autoescape=True, undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         self.index = build_index(site, periods)
+        self.summaries = analytics.summarize(site, periods)
+        self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
         self._bodies: dict[str, str] = {}
         default = load_strings(self.layouts, root, self.rules.language, diags)
@@ -75,16 +78,30 @@ class Renderer:
                     _add(files, "assets/" + path.relative_to(assets).as_posix(), path.read_bytes())
         for path, data in self.data_files().items():
             _add(files, path, data)
+        readme = Page("data/README.md", "data_readme.md")
+        _add(files, readme.path, self.render_page(readme, self.rules.language).encode("utf-8"))
         return files
 
     def data_files(self) -> dict[str, bytes]:
         site, periods = self.site, self.index.periods
         scores = json.dumps(report.scores_json(site, periods), ensure_ascii=False, indent=2) + "\n"
-        return {
+        calibration = json.dumps(report.calibration_json(site, self.calibration), ensure_ascii=False, indent=2)
+        score_rows = report.scores_rows(site, periods)
+        out = {
             "data/scores.json": scores.encode("utf-8"),
-            "data/scores.csv": report.to_csv(report.scores_rows(site, periods)).encode("utf-8"),
+            "data/scores.csv": report.to_csv(score_rows).encode("utf-8"),
             "data/findings.csv": report.to_csv(report.findings_rows(site, self.index.deductions)).encode("utf-8"),
+            "data/calibration.json": (calibration + "\n").encode("utf-8"),
+            "data/calibration.csv": report.to_csv(report.calibration_rows(site, self.calibration)).encode("utf-8"),
+            "data/trend.csv": report.to_csv(report.trend_rows(periods, self.summaries, self.rules.decimals))
+            .encode("utf-8"),
         }
+        header, rows = score_rows[0], score_rows[1:]
+        for key in periods:  # each table on the site as CSV: a period's table, a person's results
+            out[f"data/periods/{key}.csv"] = report.to_csv([header] + [r for r in rows if r[0] == key]).encode()
+        for sid in site.staff:
+            out[f"data/staff/{sid}.csv"] = report.to_csv([header] + [r for r in rows if r[2] == sid]).encode()
+        return out
 
     def render_page(self, page: Page, language: str) -> str:
         try:
@@ -134,6 +151,8 @@ class Renderer:
             "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
+            "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,
+            "figures": Figures(self.site, self.index.periods, self.summaries, t, label),
             "urls": urls, "history": self.history, "audits": self.audits, "amendments": self.amendments,
         }
 

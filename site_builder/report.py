@@ -152,3 +152,51 @@ def findings_rows(site: Site, deductions: dict) -> list[list[str]]:
                      "" if f.required_rate is None else str(f.required_rate),
                      "" if f.actual_rate is None else str(f.actual_rate), f.procedure, f.note])
     return rows
+
+
+def calibration_rows(site: Site, calibration: list) -> list[list[str]]:
+    """data/calibration.csv: one row per inspector, check type and scope (a period, or all)."""
+    decimals = 2
+
+    def ratio(value) -> str:
+        return "" if value is None else str(shown(value, decimals))
+
+    rows = [["scope", "inspector", "name", "check_type", "checks", "staff_covered", "findings",
+             "findings_per_check", "points_per_finding", "top_of_band_share", "appealed", "overturned",
+             "reduced", "repeat_checks", "peer_findings_per_check", "peer_points_per_finding", "too_few",
+             "marks"]]
+    for c in calibration:
+        rows.append([c.scope, c.inspector, site.inspectors[c.inspector].name, c.check_type, str(c.checks),
+                     str(c.staff_covered), str(c.findings), ratio(c.findings_per_check),
+                     ratio(c.points_per_finding), ratio(c.top_share), str(c.appealed), str(c.overturned),
+                     str(c.reduced), str(c.repeat_checks), ratio(c.peer_findings_per_check),
+                     ratio(c.peer_points_per_finding), "true" if c.too_few else "false", ";".join(c.marks)])
+    return rows
+
+
+def calibration_json(site: Site, calibration: list) -> list[dict]:
+    header, *rows = calibration_rows(site, calibration)
+    out = []
+    for row in rows:
+        entry = dict(zip(header, row))
+        for key in ("checks", "staff_covered", "findings", "appealed", "overturned", "reduced", "repeat_checks"):
+            entry[key] = int(entry[key])
+        for key in ("findings_per_check", "points_per_finding", "top_of_band_share", "peer_findings_per_check",
+                    "peer_points_per_finding"):
+            entry[key] = float(entry[key]) if entry[key] else None
+        entry["too_few"] = entry["too_few"] == "true"
+        entry["marks"] = entry["marks"].split(";") if entry["marks"] else []
+        out.append(entry)
+    return out
+
+
+def trend_rows(periods: dict, summaries: dict, decimals: int) -> list[list[str]]:
+    """data/trend.csv: the center per period."""
+    rows = [["month", "status", "scored", "unscored", "mean", "median", "findings", "commendations"]]
+    for key, p in periods.items():
+        s = summaries[key]
+        rows.append([key, p.status, str(s.scored), str(s.unscored),
+                     "" if s.mean is None else str(shown(s.mean, decimals)),
+                     "" if s.median is None else str(shown(s.median, decimals)),
+                     str(sum(s.by_severity.values())), str(s.commendations)])
+    return rows

@@ -393,7 +393,17 @@ def _hostile_record() -> str:
     return record(staff="S001", findings=findings, commendations=commendations, body=HOSTILE_BODY)
 
 
-FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "style", "form", "base", "img", "svg"}
+FORBIDDEN_TAGS = {"script", "iframe", "object", "embed", "style", "form", "base", "img", "foreignobject"}
+
+
+def _is_build_time_chart(element) -> bool:
+    """The only SVG allowed: a chart site-builder drew, never one from a Markdown body."""
+    node = element.parent
+    while node is not None:
+        if node.tag == "div" and "body" in (node.get("class") or "").split():
+            return False
+        node = node.parent
+    return element.get("class") == "chart"
 
 
 def test_hostile_content_is_inert_on_every_page(make_site):
@@ -414,6 +424,7 @@ def test_hostile_content_is_inert_on_every_page(make_site):
         where = path.relative_to(output).as_posix()
         for element in page.iter():
             assert element.tag not in FORBIDDEN_TAGS, f"{where}: <{element.tag}> element"
+            assert element.tag != "svg" or _is_build_time_chart(element), f"{where}: <svg> from content"
             for name, value in element.attrs:
                 assert not name.lower().startswith("on"), f"{where}: <{element.tag} {name}={value!r}>"
         for element, attr, url in links(page):

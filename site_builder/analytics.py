@@ -1,0 +1,227 @@
+"""Open and fair (pure): what a manager reads in a minute, and whether inspectors judge alike.
+
+Everything here is derived from the score stage's results; nothing changes a score. Comparisons are
+prompts for a conversation, never verdicts: groups too small to compare are said to be so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from statistics import median
+
+from site_builder.model import Site
+from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of)
+
+MIN_CHECKS_TO_COMPARE = 3  # fewer checks than this are "too few to compare"
+# An inspector differs strongly when their findings per check or mean points per finding are at least
+# this many times their peers' (or at most its inverse).
+OUTLIER_RATIO = Fraction(3, 2)
+HISTOGRAM_BINS = ((0, 60), (60, 70), (70, 80), (80, 90), (90, 95), (95, 100), (100, 101))
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodSummary:
+    key: str
+    scored: int
+    unscored: int
+    mean: Fraction | None
+    median: Fraction | None
+    histogram: tuple[tuple[str, int], ...]  # bin label -> staff count
+    item_deductions: dict  # staff id -> item key -> points deducted (counted)
+    item_totals: dict  # item key -> points deducted across staff
+    by_severity: dict  # severity key -> number of counted findings
+    commendations: int
+    commendation_points: Decimal
+    appeals: dict  # decision -> count
+    missing_checks: tuple[tuple[str, str], ...]  # (staff id, check type)
+    flagged: dict  # flag -> staff ids
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """How one inspector judged with one check type, over a set of periods."""
+
+    inspector: str
+    check_type: str
+    scope: str  # a period key, or "all"
+    checks: int
+    staff_covered: int
+    findings: int
+    points: Decimal
+    top_of_band: int  # findings given the highest points their band allows
+    by_severity: dict
+    appealed: int
+    overturned: int
+    reduced: int
+    repeat_checks: int  # checks of someone this inspector had already checked in the scope
+    peer_findings_per_check: Fraction | None
+    peer_points_per_finding: Fraction | None
+
+    @property
+    def too_few(self) -> bool:
+        return self.checks < MIN_CHECKS_TO_COMPARE
+
+    @property
+    def findings_per_check(self) -> Fraction:
+        return Fraction(self.findings, self.checks) if self.checks else Fraction(0)
+
+    @property
+    def points_per_finding(self) -> Fraction | None:
+        return Fraction(self.points) / self.findings if self.findings else None
+
+    @property
+    def top_share(self) -> Fraction | None:
+        return Fraction(self.top_of_band, self.findings) if self.findings else None
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        """`harsher`/`more_lenient` when strongly different from peers with the same check type."""
+        if self.too_few:
+            return ()
+        out = []
+        for mine, peers in ((self.findings_per_check, self.peer_findings_per_check),
+                            (self.points_per_finding, self.peer_points_per_finding)):
+            if mine is None or not peers:
+                continue
+            if mine >= peers * OUTLIER_RATIO:
+                out.append("harsher")
+            elif mine * OUTLIER_RATIO <= peers:
+                out.append("more_lenient")
+        return tuple(sorted(set(out)))
+
+
+def _mean(values: list[Fraction]) -> Fraction | None:
+    return sum(values, Fraction(0)) / len(values) if values else None
+
+
+def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodSummary]:
+    deductions = deductions_of(site)
+    by_period: dict[str, list[Deduction]] = defaultdict(list)
+    for d in deductions.values():
+        by_period[_period_key(site, d)].append(d)
+    out = {}
+    for key, p in periods.items():
+        totals = [sp.total for sp in p.staff.values() if sp.total is not None]
+        bins = []
+        for low, high in HISTOGRAM_BINS:
+            label = "100" if low == 100 else f"{low}–{high}"
+            bins.append((label, sum(1 for t in totals if low <= t < high)))
+        per_staff: dict[str, dict[str, Decimal]] = {}
+        item_totals: Counter = Counter()
+        severity: Counter = Counter()
+        appeals: Counter = Counter()
+        for d in by_period[key]:
+            if d.appeal:
+                appeals[d.appeal.decision] += 1
+            if d.status == STATUS_OVERTURNED:
+                continue
+            severity[d.finding.severity] += 1
+            row = per_staff.setdefault(d.finding.staff, {})
+            row[d.finding.item] = row.get(d.finding.item, Decimal(0)) + d.points
+            item_totals[d.finding.item] += d.points
+        commended = [c for sp in p.staff.values() for _, c in sp.commendations]
+        missing = tuple((sid, flag.split(":", 1)[1]) for sid, sp in p.staff.items() for flag in sp.flags
+                        if flag.startswith("missing_check:"))
+        flagged: dict[str, list[str]] = defaultdict(list)
+        for sid, sp in p.staff.items():
+            for flag in sp.flags:
+                if not flag.startswith("missing_check:"):
+                    flagged[flag].append(sid)
+        out[key] = PeriodSummary(
+            key, len(totals), len(p.staff) - len(totals), _mean(totals),
+            Fraction(median(totals)) if totals else None, tuple(bins), per_staff, dict(sorted(item_totals.items())),
+            dict(sorted(severity.items())), len(commended), sum((c.points for c in commended), Decimal(0)),
+            dict(sorted(appeals.items())), missing, dict(sorted(flagged.items())))
+    return out
+
+
+def _period_key(site: Site, d: Deduction) -> str:
+    from site_builder.periods import period_of
+    return period_of(d.record.date, site.rules.cutoff_day).key
+
+
+def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]:
+    """One row per inspector and check type, per period and over all periods ("all")."""
+    from site_builder.periods import period_of
+
+    deductions = deductions_of(site)
+    groups: dict[tuple[str, str, str], list] = defaultdict(list)
+    for record in site.records.values():
+        key = period_of(record.date, site.rules.cutoff_day).key
+        for scope in (key, "all"):
+            groups[(record.inspector, record.type, scope)].append(record)
+    raw = {}
+    for (inspector, check_type, scope), records in groups.items():
+        records.sort(key=lambda r: (r.date, r.id))
+        found = [deductions[(r.id, f.id)] for r in records for f in r.findings]
+        seen: set[str] = set()
+        repeats = 0
+        for r in records:
+            repeats += sum(1 for s in r.staff if s in seen)
+            seen.update(r.staff)
+        raw[(inspector, check_type, scope)] = dict(
+            checks=len(records), staff_covered=len(seen), findings=len(found),
+            points=sum((d.finding.points for d in found), Decimal(0)),
+            top_of_band=sum(1 for d in found
+                            if d.finding.points == site.rules.severities[d.finding.severity].points.high),
+            by_severity=dict(sorted(Counter(d.finding.severity for d in found).items())),
+            appealed=sum(1 for d in found if d.appeal),
+            overturned=sum(1 for d in found if d.status == STATUS_OVERTURNED),
+            reduced=sum(1 for d in found if d.status == STATUS_REDUCED), repeat_checks=repeats)
+    out = []
+    for (inspector, check_type, scope), row in sorted(raw.items(), key=lambda kv: (kv[0][2] != "all", kv[0])):
+        peers = [r for (i, t, s), r in raw.items() if t == check_type and s == scope and i != inspector]
+        checks = sum(r["checks"] for r in peers)
+        if checks < MIN_CHECKS_TO_COMPARE:
+            checks = 0  # peers too few to compare against
+        findings = sum(r["findings"] for r in peers)
+        points = sum((r["points"] for r in peers), Decimal(0))
+        out.append(Calibration(
+            inspector, check_type, scope, **row,
+            peer_findings_per_check=Fraction(findings, checks) if checks else None,
+            peer_points_per_finding=Fraction(points) / findings if findings else None))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What moved for one person from one scored period to the next."""
+
+    before: str
+    after: str
+    total_delta: Fraction
+    items: tuple[tuple[str, Decimal, Decimal], ...]  # item, deducted before, deducted after (only changed)
+
+
+def item_deductions(sp) -> dict[str, Decimal]:
+    """Counted points deducted per item across a staff period's sheets."""
+    out: dict[str, Decimal] = {}
+    for sheet in sp.sheets.values():
+        for d in sheet.deductions:
+            if d.points:
+                out[d.finding.item] = out.get(d.finding.item, Decimal(0)) + d.points
+    return out
+
+
+def changes(staff_periods: list) -> list[Change]:
+    """Period-to-period changes of one person, between consecutive scored periods."""
+    scored = [sp for sp in staff_periods if sp.scored]
+    out = []
+    for before, after in zip(scored, scored[1:]):
+        a, b = item_deductions(before), item_deductions(after)
+        moved = tuple((item, a.get(item, Decimal(0)), b.get(item, Decimal(0)))
+                      for item in sorted(set(a) | set(b)) if a.get(item) != b.get(item))
+        out.append(Change(before.period.key, after.period.key, after.total - before.total, moved))
+    return out
+
+
+def profile(staff_periods: list) -> dict[str, Decimal]:
+    """Points deducted per item over every period of one person."""
+    out: dict[str, Decimal] = {}
+    for sp in staff_periods:
+        for item, points in item_deductions(sp).items():
+            out[item] = out.get(item, Decimal(0)) + points
+    return dict(sorted(out.items()))
