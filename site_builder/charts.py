@@ -71,8 +71,11 @@ def line_chart(chart_id: str, title: str, desc: str, labels: list[str],
         body.append(f'<text x="{PAD_LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" class="tick">{escape(f"{value:g}")}</text>')
     step = plot_w / max(len(labels) - 1, 1)
 
+    inset = 24  # keeps the first and last labels inside the picture
+    step = (plot_w - 2 * inset) / max(len(labels) - 1, 1)
+
     def x_of(i: int) -> float:
-        return PAD_LEFT + (i * step if len(labels) > 1 else plot_w / 2)
+        return PAD_LEFT + inset + (i * step if len(labels) > 1 else plot_w / 2 - inset)
 
     for i, label in enumerate(labels):
         body.append(f'<text x="{_n(x_of(i))}" y="{HEIGHT - PAD_BOTTOM + 16}" text-anchor="middle" class="label">'

@@ -29,4 +29,5 @@ class MarkdownRenderer:
         # Relative links are dropped: the same body appears on pages at different depths and in every
         # language, so a relative link could only ever be right on one of them.
         return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-                         link_rel="noopener noreferrer", url_relative="deny")
+                         link_rel="noopener noreferrer", url_relative="deny",
+                         set_tag_attribute_values={"th": {"scope": "col"}})  # Markdown headers are columns
