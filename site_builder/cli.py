@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("site-builder: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `site-builder check | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a clear line
         if debug:
             traceback.print_exc()

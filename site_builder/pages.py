@@ -8,6 +8,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import quote
 
 from site_builder.model import Record, Site
@@ -97,10 +98,20 @@ def feed_url() -> str:
     return "feed.xml"
 
 
+@lru_cache(maxsize=1 << 16)
+def _link(from_dir: str, to_path: str) -> str:
+    # Both are clean relative output paths, so no filesystem lookups (posixpath.relpath asks for the cwd).
+    here = from_dir.split("/") if from_dir else []
+    there = to_path.split("/")
+    common = 0
+    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+        common += 1
+    return quote("/".join([".."] * (len(here) - common) + there[common:]), safe="/")
+
+
 def relative(from_path: str, to_path: str, anchor: str = "") -> str:
     """A link from one output file to another that works from any folder and from file://."""
-    start = posixpath.dirname(from_path) or "."
-    link = quote(posixpath.relpath(to_path, start), safe="/")
+    link = _link(posixpath.dirname(from_path), to_path)
     return f"{link}#{quote(anchor, safe='')}" if anchor else link
 
 

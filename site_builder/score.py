@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from site_builder.model import Appeal, Commendation, Finding, Record, Site
@@ -111,6 +111,8 @@ class PeriodScores:
 
 def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """四舍五入 to `decimals` places, exactly: 91.25 → 91.3, 2/3 → 0.7, never banker's rounding."""
+    if isinstance(value, Decimal):  # points as written: Decimal's own half-up rounding is exact
+        return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     exact = Fraction(value) * 10 ** decimals
     magnitude = math.floor(abs(exact) + Fraction(1, 2))
     return Decimal(magnitude if exact >= 0 else -magnitude).scaleb(-decimals)
