@@ -2,44 +2,73 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.pipeline import load
-from site_builder.publish import publish
-from site_builder.render import Renderer, RenderError
+from site_builder.pipeline import Loaded, load
+from site_builder.fingerprint import inputs_fingerprint
+from site_builder.publish import MARKER, intact, publishing, read_manifest
+from site_builder.render import Renderer, RenderError, layout_folders
 
 
 @dataclass
 class BuildResult:
     diagnostics: Diagnostics
-    files: dict[str, bytes] | None  # None when the build failed and nothing was written
+    files: dict | None  # path -> bytes (in memory) or digest (published); None when the build failed
+    unchanged: bool = False  # the published site was already up to date
 
     @property
     def ok(self) -> bool:
         return self.files is not None
 
 
-def render_site(root: Path) -> BuildResult:
-    """Everything up to publishing: the output files in memory, or the diagnostics that stop the build."""
+class _Failed(Exception):
+    """Errors were found while rendering: publish nothing."""
+
+
+def _prepare(root: Path) -> tuple[Loaded, Renderer | None]:
     loaded = load(root)
     if not loaded.ok:
-        return BuildResult(loaded.diagnostics, None)
+        return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
         loaded.diagnostics.warning(Pos("."), "no-git-history", loaded.history.problem)
-    renderer = Renderer(root, loaded, loaded.scores())
+    return loaded, Renderer(root, loaded, loaded.scores())
+
+
+def render_site(root: Path) -> BuildResult:
+    """Everything up to publishing, in memory (for `serve`): the files, or the diagnostics that stop it."""
+    loaded, renderer = _prepare(root)
+    if renderer is None:
+        return BuildResult(loaded.diagnostics, None)
     try:
         files = renderer.render_all()
     except RenderError:
         return BuildResult(loaded.diagnostics, None)
-    if loaded.diagnostics.errors:
+    return BuildResult(loaded.diagnostics, None if loaded.diagnostics.errors else files)
+
+
+def build(root: Path, output: Path, jobs: int | None = None) -> BuildResult:
+    """Render straight into a staging folder beside `output` (in `jobs` processes) and swap it in.
+
+    When nothing the output depends on has changed since it was published, nothing is done at all."""
+    inputs = inputs_fingerprint(root, layout_folders(root))
+    published = read_manifest(output)
+    if published.get("inputs") == inputs and intact(output, published["files"]):
+        return BuildResult(Diagnostics(), published["files"], unchanged=True)
+    loaded, renderer = _prepare(root)
+    if renderer is None:
         return BuildResult(loaded.diagnostics, None)
-    return BuildResult(loaded.diagnostics, files)
-
-
-def build(root: Path, output: Path) -> BuildResult:
-    result = render_site(root)
-    if result.ok:
-        publish(result.files, output)
-    return result
+    if not published and (output / MARKER).exists():
+        loaded.diagnostics.warning(Pos(MARKER), "damaged-manifest", f"the manifest of {output.name}/ is damaged "
+                                   "or from another version, so no file of the last build is reused",
+                                   "nothing to do: this build rewrites every file")
+    try:
+        with publishing(output, inputs) as writer:
+            renderer.write_all(writer, jobs or os.cpu_count() or 1)
+            if loaded.diagnostics.errors:
+                raise _Failed
+    except (RenderError, _Failed):
+        return BuildResult(loaded.diagnostics, None)
+    return BuildResult(loaded.diagnostics, writer.written)

@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
+    build.add_argument("--jobs", type=int, help="processes rendering pages (default: one per core)")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site, rebuilding as you edit")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
@@ -192,7 +193,9 @@ def cmd_build(root: Path, args) -> int:
                 or output.is_relative_to(root / "layouts"):
             raise UsageError(f"--output {output} would overwrite the sources; choose a folder of its own")
     try:
-        result = build(root, output)
+        if args.jobs is not None and args.jobs < 1:
+            raise UsageError("--jobs must be 1 or more")
+        result = build(root, output, args.jobs)
     except PublishError as exc:
         raise UsageError(str(exc)) from None
     _print_diagnostics(result.diagnostics, sys.stderr)
@@ -202,7 +205,10 @@ def cmd_build(root: Path, args) -> int:
               file=sys.stderr)
         return EXIT_CONTENT
     pages = sum(path.endswith(".html") for path in result.files)
-    print(f"built {pages} pages and {len(result.files) - pages} other files in {output}")
+    if result.unchanged:
+        print(f"nothing changed since the last build: {output} is up to date ({pages} pages)")
+    else:
+        print(f"built {pages} pages and {len(result.files) - pages} other files in {output}")
     return EXIT_OK
 
 

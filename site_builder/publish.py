@@ -9,6 +9,8 @@ the output is named `.site-builder-<output name>.*`, which the site's .gitignore
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import errno
 import fcntl
 import glob
@@ -17,8 +19,10 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-MARKER = ".site-builder"
-MARKER_TEXT = b"This folder is written by site-builder; it is replaced on every build.\n"
+from site_builder import __version__
+
+MARKER = ".site-builder"  # the manifest of a published site: what it holds and what it was built from
+GENERATOR = f"site-builder {__version__}"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -77,8 +81,71 @@ def check_replaceable(output: Path) -> None:
                                "(choose another --output, or empty that folder)")
 
 
-def publish(files: dict[str, bytes], output: Path) -> None:
-    """Replace `output` with exactly `files`, atomically."""
+class Writer:
+    """Writes output files into a staging folder. A file whose bytes equal the published copy's is
+    hard-linked from it instead: unchanged files keep their inode, and no new inode is allocated."""
+
+    def __init__(self, staging: Path, published: Path, previous: dict[str, str]):
+        self.staging = staging
+        self.published = published
+        self.previous = previous  # path -> digest of the published site
+        self.written: dict[str, str] = {}
+        self._folders: set[Path] = set()
+
+    def write(self, rel: str, data: bytes) -> None:
+        digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+        target = self.staging / rel
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        if self.previous.get(rel) == digest:
+            source = self.published / rel
+            try:
+                if source.stat().st_size == len(data):  # a published file edited by hand is not reused
+                    os.link(source, target)
+                    self.written[rel] = digest
+                    return
+            except OSError:
+                pass  # gone, or a filesystem without hard links: write it
+        with open(target, "wb") as handle:
+            handle.write(data)
+        self.written[rel] = digest
+
+
+def read_manifest(output: Path) -> dict:
+    """The published site's marker: {"files": {path: digest}, "inputs": fingerprint}; {} when absent or
+    damaged (then nothing is trusted: every file is written anew)."""
+    try:
+        manifest = json.loads((output / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR \
+            or not isinstance(manifest.get("files"), dict):
+        return {}
+    return manifest
+
+
+def intact(output: Path, files: dict[str, str]) -> bool:
+    """The published folder holds exactly the manifest's files, at their sizes (nobody added, removed
+    or resized one by hand)."""
+    found = 0
+    for directory, _, names in os.walk(output):
+        for name in names:
+            path = os.path.join(directory, name)
+            rel = os.path.relpath(path, output).replace(os.sep, "/")
+            if rel == MARKER:
+                continue
+            digest = files.get(rel)
+            if digest is None or os.stat(path).st_size != int(digest.rsplit(":", 1)[-1]):
+                return False
+            found += 1
+    return found == len(files)
+
+
+@contextmanager
+def publishing(output: Path, inputs: str = ""):
+    """Yield a Writer into a fresh staging folder; when the block completes, the staging folder replaces
+    `output` in one atomic swap. On any exception nothing is published and `output` stays as it was."""
     check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
         recover(output)
@@ -86,11 +153,11 @@ def publish(files: dict[str, bytes], output: Path) -> None:
         staging = _beside(output, f"staging-{os.getpid()}")
         staging.mkdir()
         try:
-            for rel, data in sorted(files.items()):
-                target = staging / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            (staging / MARKER).write_bytes(MARKER_TEXT)
+            writer = Writer(staging, output, read_manifest(output).get("files", {}))
+            yield writer
+            manifest = {"generator": GENERATOR, "inputs": inputs, "files": dict(sorted(writer.written.items()))}
+            (staging / MARKER).write_text(json.dumps(manifest, ensure_ascii=False, indent=0) + "\n",
+                                          encoding="utf-8")
             if not output.exists():
                 os.rename(staging, output)
             elif not _exchange(staging, output):
@@ -100,3 +167,10 @@ def publish(files: dict[str, bytes], output: Path) -> None:
                 staging = old
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(files: dict[str, bytes], output: Path) -> None:
+    """Replace `output` with exactly `files`, atomically."""
+    with publishing(output) as writer:
+        for rel, data in sorted(files.items()):
+            writer.write(rel, data)

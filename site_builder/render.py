@@ -7,7 +7,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import json
-import sys
+import multiprocessing
 from pathlib import Path
 
 import jinja2
@@ -21,10 +21,19 @@ from site_builder.markup import MarkdownRenderer
 from site_builder.model import Record, Site
 from site_builder.pages import Index, Page, build_index, plan, relative
 from site_builder.pipeline import Loaded
+from site_builder.publish import Writer
 from site_builder.rules import pick
 from site_builder.score import PeriodScores
 
 BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
+
+
+def layout_folders(root: Path) -> list[Path]:
+    """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder."""
+    own = root / "layouts"
+    if not own.is_dir():
+        return [BUNDLED_LAYOUTS]
+    return [own] + ([BUNDLED_LAYOUTS] if own.resolve() != BUNDLED_LAYOUTS.resolve() else [])
 
 
 class RenderError(Exception):
@@ -40,10 +49,10 @@ class Renderer:
         self.history = loaded.history
         self.audits = loaded.audits
         self.amendments = loaded.amendments
-        self.layouts = root / "layouts" if (root / "layouts").is_dir() else BUNDLED_LAYOUTS
-        search = [str(self.layouts)] + ([str(BUNDLED_LAYOUTS)] if BUNDLED_LAYOUTS != self.layouts else [])
+        folders = layout_folders(root)
+        self.layouts = folders[0]
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(search), autoescape=True, undefined=jinja2.StrictUndefined,
+            loader=jinja2.FileSystemLoader([str(f) for f in folders]), autoescape=True, undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
         self.index = build_index(site, periods)
         self.summaries = analytics.summarize(site, periods)
@@ -65,12 +74,21 @@ class Renderer:
             self._bodies[key] = self.markdown.render(record.body)
         return self._bodies[key]
 
-    def render_all(self) -> dict[str, bytes]:
-        """Every output file: path relative to the output folder → bytes."""
+    def pages(self) -> list[tuple[Page, str]]:
+        """Every page with its language; Pelican's rule: no two outputs may claim one path."""
+        jobs = [(page, language) for language in self.rules.languages
+                for page in plan(self.index, self.prefix(language))]
+        jobs.append((Page("data/README.md", "data_readme.md"), self.rules.language))
+        seen: set[str] = set()
+        for page, _ in jobs:
+            if page.path in seen:
+                raise RuntimeError(f"two outputs would both be written to {page.path}")
+            seen.add(page.path)
+        return jobs
+
+    def static_files(self) -> dict[str, bytes]:
+        """The assets of the layouts and the open data files."""
         files: dict[str, bytes] = {}
-        for language in self.rules.languages:
-            for page in plan(self.index, self.prefix(language)):
-                _add(files, page.path, self.render_page(page, language).encode("utf-8"))
         assets = self.layouts / "assets"
         if assets.is_dir():
             for path in sorted(assets.rglob("*")):
@@ -78,9 +96,40 @@ class Renderer:
                     _add(files, "assets/" + path.relative_to(assets).as_posix(), path.read_bytes())
         for path, data in self.data_files().items():
             _add(files, path, data)
-        readme = Page("data/README.md", "data_readme.md")
-        _add(files, readme.path, self.render_page(readme, self.rules.language).encode("utf-8"))
         return files
+
+    def render_all(self) -> dict[str, bytes]:
+        """Every output file in memory: path relative to the output folder → bytes (for `serve`)."""
+        files = self.static_files()
+        for page, language in self.pages():
+            _add(files, page.path, self.render_page(page, language).encode("utf-8"))
+        return files
+
+    def write_all(self, writer: "Writer", jobs: int) -> None:
+        """Render every page into `writer`'s folder, in `jobs` processes; RenderError on a layout error."""
+        for path, data in self.static_files().items():
+            writer.write(path, data)
+        pages = self.pages()
+        for path in (page.path for page, _ in pages):
+            if path in writer.written:
+                raise RuntimeError(f"two outputs would both be written to {path}")
+        if jobs <= 1 or len(pages) < 200:
+            for page, language in pages:
+                writer.write(page.path, self.render_page(page, language).encode("utf-8"))
+            return
+        global _ACTIVE
+        _ACTIVE = (self, pages, writer)
+        try:
+            chunks = [(start, min(start + 256, len(pages))) for start in range(0, len(pages), 256)]
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for problems, written in pool.imap(_render_chunk, chunks):
+                    if problems:
+                        self.diags.extend(problems)
+                        pool.terminate()
+                        raise RenderError(problems[0])
+                    writer.written.update(written)
+        finally:
+            _ACTIVE = None
 
     def data_files(self) -> dict[str, bytes]:
         site, periods = self.site, self.index.periods
@@ -155,6 +204,22 @@ class Renderer:
             "figures": Figures(self.site, self.index.periods, self.summaries, t, label),
             "urls": urls, "history": self.history, "audits": self.audits, "amendments": self.amendments,
         }
+
+
+_ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
+
+
+def _render_chunk(bounds: tuple[int, int]):
+    """In a worker: render and write pages[start:end]; return (diagnostics, {path: digest})."""
+    renderer, pages, writer = _ACTIVE
+    writer.written = {}
+    errors_before = len(renderer.diags.items)
+    for page, language in pages[bounds[0]:bounds[1]]:
+        try:
+            writer.write(page.path, renderer.render_page(page, language).encode("utf-8"))
+        except RenderError:
+            return renderer.diags.items[errors_before:], {}
+    return [], writer.written
 
 
 def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:

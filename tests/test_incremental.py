@@ -1,0 +1,115 @@
+"""Incremental builds (no-op skip, unchanged files hard-linked from the last release) are proven equal to a
+clean build after any sequence of edits, and a damaged manifest is never trusted."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import PEOPLE, REPO, RULES, SiteDir, finding, record
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def build(site: SiteDir, output: Path) -> None:
+    result = site.run("build", "--output", str(output), "--jobs", "1")
+    assert result.code in (0, 1), result.err
+
+
+def equal_to_clean_build(site: SiteDir, tmp: Path) -> None:
+    incremental = site.root / "_site"
+    build(site, incremental)
+    clean = tmp / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    build(site, clean)
+    if clean.exists():
+        assert tree(incremental) == tree(clean)
+
+
+EDITS = st.lists(st.tuples(
+    st.sampled_from(["add", "change", "delete", "rename", "people", "rules", "layout", "corrupt", "break"]),
+    st.integers(0, 5), st.sampled_from([1, 1.5, 2])), min_size=1, max_size=6)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(EDITS)
+def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_factory, edits):
+    tmp = tmp_path_factory.mktemp("incremental")
+    site = SiteDir(tmp / "site")
+    site.write("rules.yaml", RULES)
+    site.write("content/people.yaml", PEOPLE)
+    shutil.copytree(REPO / "layouts", site.root / "layouts")
+    for n in range(3):
+        site.write(f"content/records/2026/11/r{n}.md", record(date=f"2026-11-1{n}", findings=finding("a", 1)))
+    build(site, site.root / "_site")
+    records = site.root / "content" / "records"
+    for action, n, points in edits:
+        existing = sorted(records.rglob("*.md"))
+        target = existing[n % len(existing)] if existing else None
+        if action == "add" or target is None:
+            site.write(f"content/records/2026/10/new{n}.md", record(date="2026-10-20", staff="S002",
+                                                                     findings=finding("b", points)))
+        elif action == "change":
+            target.write_text(record(date="2026-11-05", findings=finding("e", points)), encoding="utf-8")
+        elif action == "delete" and len(existing) > 1:
+            target.unlink()
+        elif action == "rename":
+            target.rename(target.with_name(f"moved-{target.name}"))
+        elif action == "people":
+            site.write("content/people.yaml", PEOPLE.replace("张伟", f"张伟{n}"))
+        elif action == "rules":
+            site.write("rules.yaml", RULES.replace("total_cap: 100", f"total_cap: {95 + n}"))
+        elif action == "layout":
+            base = site.root / "layouts" / "base.html"
+            base.write_text(base.read_text(encoding="utf-8").replace("<main id=\"main\">",
+                                                                      f"<main id=\"main\" data-v=\"{n}\">"), "utf-8")
+        elif action == "corrupt":
+            manifest = site.root / "_site" / ".site-builder"
+            if manifest.exists():
+                manifest.write_text("{not json" if n % 2 else '{"generator": "site-builder 0.0", "files": {}}')
+        elif action == "break":
+            target.write_text("---\ntype: nope\n---\n", encoding="utf-8")
+            before = tree(site.root / "_site")
+            assert site.run("build", "--jobs", "1").code == 1
+            assert tree(site.root / "_site") == before  # a failed build changes nothing
+            target.write_text(record(date="2026-11-07"), encoding="utf-8")
+        equal_to_clean_build(site, tmp)
+
+
+def test_a_second_build_with_nothing_changed_does_nothing(make_site):
+    site = make_site({"content/records/r.md": record()})
+    assert site.run("build").code == 0
+    output = site.root / "_site"
+    inodes = {p: p.stat().st_ino for p in output.rglob("*") if p.is_file()}
+    again = site.run("build")
+    assert again.code == 0 and "nothing changed" in again.out
+    assert {p: p.stat().st_ino for p in output.rglob("*") if p.is_file()} == inodes
+
+
+def test_unchanged_pages_keep_their_files_and_changed_ones_are_rewritten(make_site):
+    site = make_site({"content/records/r.md": record(findings=finding("a", 1)),
+                      "content/records/q.md": record(date="2026-11-13", staff="S002")})
+    assert site.run("build").code == 0
+    output = site.root / "_site"
+    rules_page, record_page = output / "rules.html", output / "records" / "r.html"
+    rules_inode, record_bytes = rules_page.stat().st_ino, record_page.read_bytes()
+    site.write("content/records/r.md", record(findings=finding("a", 2)))
+    result = site.run("build", "--jobs", "1")
+    assert result.code == 0 and "nothing changed" not in result.out
+    assert rules_page.stat().st_ino == rules_inode  # same bytes: the very same file, linked into the release
+    assert record_page.read_bytes() != record_bytes
+
+
+def test_a_damaged_manifest_is_not_trusted(make_site):
+    site = make_site({"content/records/r.md": record()})
+    assert site.run("build").code == 0
+    output = site.root / "_site"
+    (output / "records" / "r.html").write_bytes(b"tampered, same size?")
+    (output / ".site-builder").write_text("{damaged", encoding="utf-8")
+    result = site.run("build")
+    assert result.code == 0 and "damaged-manifest" in result.err
+    assert b"tampered" not in (output / "records" / "r.html").read_bytes()
