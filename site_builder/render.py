@@ -28,6 +28,19 @@ from site_builder.score import PeriodScores
 BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
 
 
+_ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
+
+
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
+    """One Jinja environment per set of layout folders, kept for the process: `serve` then compiles a
+    template once, and Jinja recompiles it when its file changes."""
+    if folders not in _ENVIRONMENTS:
+        _ENVIRONMENTS[folders] = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(list(folders)), autoescape=True, undefined=jinja2.StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=True)
+    return _ENVIRONMENTS[folders]
+
+
 def layout_folders(root: Path) -> list[Path]:
     """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder."""
     own = root / "layouts"
@@ -51,9 +64,7 @@ class Renderer:
         self.amendments = loaded.amendments
         folders = layout_folders(root)
         self.layouts = folders[0]
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in folders]), autoescape=True, undefined=jinja2.StrictUndefined,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self.env = _environment(tuple(str(f) for f in folders))
         self.index = build_index(site, periods)
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
