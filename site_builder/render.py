@@ -15,11 +15,10 @@ import jinja2
 from site_builder import pages as urls
 from site_builder import analytics, report
 from site_builder.figures import Figures
-from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.diagnostics import Pos
 from site_builder.i18n import Catalog, load_strings
 from site_builder.markup import MarkdownRenderer
-from site_builder.model import Record, Site
-from site_builder.pages import Index, Page, build_index, plan, relative
+from site_builder.pages import Page, build_index, plan, relative
 from site_builder.pipeline import Loaded
 from site_builder.publish import Writer
 from site_builder.rules import pick
