@@ -36,6 +36,7 @@ class PeriodSummary:
     commendations: int
     commendation_points: Decimal
     appeals: dict  # decision -> count
+    appealed: tuple  # the Deductions appealed, oldest first
     missing_checks: tuple[tuple[str, str], ...]  # (staff id, check type)
     flagged: dict  # flag -> staff ids
 
@@ -100,7 +101,7 @@ def _mean(values: list[Fraction]) -> Fraction | None:
 def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodSummary]:
     deductions = deductions_of(site)
     by_period: dict[str, list[Deduction]] = defaultdict(list)
-    for d in deductions.values():
+    for d in sorted(deductions.values(), key=lambda d: (d.record.date, d.record.id, d.finding.position)):
         by_period[_period_key(site, d)].append(d)
     out = {}
     for key, p in periods.items():
@@ -134,7 +135,8 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
             key, len(totals), len(p.staff) - len(totals), _mean(totals),
             Fraction(median(totals)) if totals else None, tuple(bins), per_staff, dict(sorted(item_totals.items())),
             dict(sorted(severity.items())), len(commended), sum((c.points for c in commended), Decimal(0)),
-            dict(sorted(appeals.items())), missing, dict(sorted(flagged.items())))
+            dict(sorted(appeals.items())), tuple(d for d in by_period[key] if d.appeal), missing,
+            dict(sorted(flagged.items())))
     return out
 
 

@@ -61,8 +61,9 @@ def build(root: Path, output: Path, jobs: int | None = None) -> BuildResult:
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     if not published and (output / MARKER).exists():
-        loaded.diagnostics.warning(Pos(MARKER), "damaged-manifest", f"the manifest of {output.name}/ is damaged "
-                                   "or from another version, so no file of the last build is reused",
+        loaded.diagnostics.warning(Pos(f"{output.name}/{MARKER}"), "damaged-manifest",
+                                   f"the manifest of {output.name}/ is damaged or from another version, "
+                                   "so no file of the last build is reused",
                                    "nothing to do: this build rewrites every file")
     try:
         with publishing(output, inputs) as writer:

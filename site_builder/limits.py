@@ -10,4 +10,10 @@ YAML_MAX_DEPTH = 16
 YAML_MAX_NODES = 1_000_000
 MAX_FINDINGS_PER_RECORD = 200
 MAX_BODY_CHARS = 200_000
-MAX_BODY_BRACKETS = 500  # beyond this, `[` is shown literally rather than parsed as links
+# Beyond these a body is shown as plain text (with a warning), since Python-Markdown's time grows with the
+# square of a block's length on some inputs and it recurses once per nesting level.
+MAX_MARKDOWN_CHARS = 50_000
+MAX_MARKDOWN_BLOCK_CHARS = 5_000  # text between two blank lines
+MAX_MARKDOWN_BLOCK_LINES = 200
+MAX_MARKDOWN_NESTING = 32
+MAX_BODY_BRACKETS = 500  # `[` or `<`: each unmatched one rescans the rest of its block or body

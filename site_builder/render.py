@@ -155,6 +155,9 @@ class Renderer:
             "data/trend.csv": report.to_csv(report.trend_rows(periods, self.summaries, self.rules.decimals))
             .encode("utf-8"),
         }
+        out["data/appeals.csv"] = report.to_csv(report.appeals_rows(site, self.index.deductions)).encode("utf-8")
+        for key, summary in self.summaries.items():
+            out[f"data/periods/{key}-items.csv"] = report.to_csv(report.item_rows(site, summary)).encode("utf-8")
         header, rows = score_rows[0], score_rows[1:]
         for key in periods:  # each table on the site as CSV: a period's table, a person's results
             out[f"data/periods/{key}.csv"] = report.to_csv([header] + [r for r in rows if r[0] == key]).encode()

@@ -200,3 +200,24 @@ def trend_rows(periods: dict, summaries: dict, decimals: int) -> list[list[str]]
                      "" if s.median is None else str(shown(s.median, decimals)),
                      str(sum(s.by_severity.values())), str(s.commendations)])
     return rows
+
+
+def appeals_rows(site: Site, deductions: dict) -> list[list[str]]:
+    """data/appeals.csv: one row per appeal, with the finding it is against and the decision."""
+    rows = [["record", "finding", "staff", "name", "item", "points", "filed", "decision", "new_points", "decided",
+             "decided_by", "status"]]
+    for d in sorted((d for d in deductions.values() if d.appeal), key=lambda d: (d.appeal.filed, d.record.id)):
+        a = d.appeal
+        rows.append([d.record.id, d.finding.id, d.finding.staff, site.staff[d.finding.staff].name, d.finding.item,
+                     str(d.finding.points), a.filed.isoformat(), a.decision, "" if a.points is None else str(a.points),
+                     a.decided.isoformat() if a.decided else "", a.decided_by or "", d.status])
+    return rows
+
+
+def item_rows(site: Site, summary) -> list[list[str]]:
+    """data/periods/YYYY-MM-items.csv: points deducted per staff member and item (the heatmap's numbers)."""
+    items = sorted({i for form in site.rules.forms.values() for i in form.items})
+    rows = [["staff", "name", *items]]
+    for sid, per_item in sorted(summary.item_deductions.items()):
+        rows.append([sid, site.staff[sid].name, *(str(per_item.get(i, "")) for i in items)])
+    return rows

@@ -147,3 +147,28 @@ def test_a_taken_port_is_a_clear_usage_error(make_site):
         port = taken.getsockname()[1]
         result = site.run("serve", "--port", str(port))
     assert result.code == 2 and f"port {port}" in result.err and "already in use" in result.err
+
+
+def test_ctrl_c_stops_the_server_cleanly(make_site):
+    import signal
+    import subprocess
+    import sys
+
+    site = make_site({REC: record()})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "site_builder", "serve", "--root", str(site.root),
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: get(f"http://127.0.0.1:{port}/")[0] == 200 if _listening(port) else False)
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=15)
+    assert server.returncode == 0
+    assert "serving http://127.0.0.1" in out and "stopping" in err and "Traceback" not in err
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,101 @@
+"""Open and fair: from the example site's pages alone a reader can answer who scored what and why, where
+the center loses points, whether an inspector differs from peers, who lacks a required check, and what was
+appealed with what outcome."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO, SiteDir, finding, record
+from test_build import parse
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    root = tmp_path_factory.mktemp("example")
+    for name in ("content", "layouts"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
+    assert SiteDir(root).run("build").code == 0
+    return root / "_site"
+
+
+def rows(table) -> list[list[str]]:
+    return [[cell.text().strip() for cell in tr.iter() if cell.tag in ("th", "td") and cell.parent is tr]
+            for tr in table.iter() if tr.tag == "tr"]
+
+
+def caption(page, text: str):
+    for table in page.iter():
+        if table.tag == "table":
+            cap = table.find("caption")
+            if cap is not None and text in cap.text():
+                return table
+    raise AssertionError(f"no table captioned {text!r}")
+
+
+def test_the_summary_says_where_the_center_loses_points(out):
+    page = parse(out / "en" / "index.html")
+    table = caption(page, "Points deducted per item")
+    body = rows(table)[1:]
+    points = [float(r[1]) for r in body]
+    assert points == sorted(points, reverse=True)  # the item losing most comes first
+    assert body[0][0].startswith("d ")  # the punishable key case zeroed item d (8 + 1 + a reduced one)
+    assert len(page.find_all("svg")) >= 3  # histogram, heatmap, trend
+
+
+def test_who_lacks_a_required_check_is_named(out):
+    page = parse(out / "en" / "periods" / "2026-10.html")
+    table = caption(page, "Compliance")
+    missing = dict((r[0], r[1]) for r in rows(table))["Missing a required check (4.5.1)"]
+    assert "黄佳慧" in missing and "Quality department" in missing  # S007 had no qa_monthly in 2026-10
+
+
+def test_appeals_and_their_outcomes_are_listed(out):
+    page = parse(out / "en" / "periods" / "2026-11.html")
+    table = caption(page, "Appeals this period")
+    decisions = sorted(r[4].split(" ·")[0] for r in rows(table)[1:])
+    assert decisions == ["overturned", "pending", "reduced"]
+    appeals = list(csv.DictReader(io.StringIO((out / "data" / "appeals.csv").read_text("utf-8"))))
+    assert sorted(a["decision"] for a in appeals) == ["overturned", "pending", "reduced", "reduced", "upheld"]
+
+
+def test_calibration_marks_inspectors_who_differ_and_says_when_too_few(out):
+    data = json.loads((out / "data" / "calibration.json").read_text("utf-8"))
+    overall = {(r["inspector"], r["check_type"]): r for r in data if r["scope"] == "all"}
+    assert overall[("I09", "office_spot")]["marks"] == ["harsher"]
+    assert overall[("I08", "office_spot")]["marks"] == ["more_lenient"]
+    assert overall[("I06", "qa_monthly")]["too_few"] is True and overall[("I06", "qa_monthly")]["marks"] == []
+    page = parse(out / "en" / "calibration.html")
+    text = page.text()
+    assert "much harsher than peers" in text and "too few to compare" in text
+
+
+def test_a_staff_page_shows_the_trend_the_profile_and_what_changed(out):
+    page = parse(out / "en" / "staff" / "S002.html")
+    assert any(svg.get("class") == "chart" for svg in page.find_all("svg"))
+    text = page.text()
+    assert "Points deducted per item, all periods" in text and "What changed" in text
+    assert "Oct 2026 → Nov 2026" in text
+
+
+def test_the_feed_lists_published_periods(out):
+    feed = ET.parse(out / "en" / "feed.xml").getroot()
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]
+    assert titles == ["Appraisal of Oct 2026", "Appraisal of Sep 2026", "Appraisal of Aug 2026"]
+
+
+def test_small_groups_are_not_compared(make_site):
+    site = make_site({
+        "content/records/a.md": record(type_="office_spot", inspector="I08", findings=finding("a", 2)),
+    })
+    assert site.run("build").code == 0
+    data = json.loads((site.root / "_site" / "data" / "calibration.json").read_text("utf-8"))
+    assert all(r["too_few"] and r["marks"] == [] for r in data)
