@@ -49,7 +49,7 @@ def render_site(root: Path) -> BuildResult:
     return BuildResult(loaded.diagnostics, None if loaded.diagnostics.errors else files)
 
 
-def build(root: Path, output: Path, jobs: int | None = None) -> BuildResult:
+def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None) -> BuildResult:
     """Render straight into a staging folder beside `output` (in `jobs` processes) and swap it in.
 
     When nothing the output depends on has changed since it was published, nothing is done at all."""
@@ -67,7 +67,7 @@ def build(root: Path, output: Path, jobs: int | None = None) -> BuildResult:
                                    "nothing to do: this build rewrites every file")
     try:
         with publishing(output, inputs) as writer:
-            renderer.write_all(writer, jobs or os.cpu_count() or 1)
+            renderer.write_all(writer, jobs or os.cpu_count() or 1, progress)
             if loaded.diagnostics.errors:
                 raise _Failed
     except (RenderError, _Failed):

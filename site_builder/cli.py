@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", parents=[common], help="validate, score and render the site")
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
     build.add_argument("--jobs", type=int, help="processes rendering pages (default: one per core)")
+    build.add_argument("--quiet", action="store_true", help="no progress bar and no summary line (for CI)")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site, rebuilding as you edit")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
@@ -183,6 +184,22 @@ def cmd_scores(root: Path, args) -> int:
     return EXIT_OK
 
 
+def _progress_bar(enabled: bool):
+    """A one-line bar on a terminal, shown only once a build has taken a couple of seconds."""
+    import time
+
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if not enabled or time.monotonic() - started < 2:
+            return
+        filled = 30 * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} pages", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_build(root: Path, args) -> int:
     from site_builder.build import build
     from site_builder.publish import PublishError
@@ -195,7 +212,7 @@ def cmd_build(root: Path, args) -> int:
     try:
         if args.jobs is not None and args.jobs < 1:
             raise UsageError("--jobs must be 1 or more")
-        result = build(root, output, args.jobs)
+        result = build(root, output, args.jobs, _progress_bar(enabled=not args.quiet and sys.stderr.isatty()))
     except PublishError as exc:
         raise UsageError(str(exc)) from None
     _print_diagnostics(result.diagnostics, sys.stderr)
@@ -205,7 +222,9 @@ def cmd_build(root: Path, args) -> int:
               file=sys.stderr)
         return EXIT_CONTENT
     pages = sum(path.endswith(".html") for path in result.files)
-    if result.unchanged:
+    if args.quiet:
+        pass
+    elif result.unchanged:
         print(f"nothing changed since the last build: {output} is up to date ({pages} pages)")
     else:
         print(f"built {pages} pages and {len(result.files) - pages} other files in {output}")

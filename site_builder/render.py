@@ -115,8 +115,9 @@ class Renderer:
             _add(files, page.path, self.render_page(page, language).encode("utf-8"))
         return files
 
-    def write_all(self, writer: "Writer", jobs: int) -> None:
-        """Render every page into `writer`'s folder, in `jobs` processes; RenderError on a layout error."""
+    def write_all(self, writer: "Writer", jobs: int, progress=lambda done, total: None) -> None:
+        """Render every page into `writer`'s folder, in `jobs` processes; RenderError on a layout error.
+        `progress(done, total)` is called as pages are written."""
         for path, data in self.static_files().items():
             writer.write(path, data)
         pages = self.pages()
@@ -124,8 +125,11 @@ class Renderer:
             if path in writer.written:
                 raise RuntimeError(f"two outputs would both be written to {path}")
         if jobs <= 1 or len(pages) < 200:
-            for page, language in pages:
+            for done, (page, language) in enumerate(pages, 1):
                 writer.write(page.path, self.render_page(page, language).encode("utf-8"))
+                if done % 256 == 0:
+                    progress(done, len(pages))
+            progress(len(pages), len(pages))
             return
         global _ACTIVE
         _ACTIVE = (self, pages, writer)
@@ -138,6 +142,7 @@ class Renderer:
                         pool.terminate()
                         raise RenderError(problems[0])
                     writer.written.update(written)
+                    progress(len(writer.written), len(pages))
         finally:
             _ACTIVE = None
 

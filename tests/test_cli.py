@@ -110,3 +110,11 @@ def test_csv_cells_can_never_run_as_spreadsheet_formulas(make_site):
     assert site.run("build").code == 0
     rows = list(csv.DictReader(io.StringIO((site.root / "_site/data/findings.csv").read_text("utf-8"))))
     assert rows[0]["note"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_build_quiet_prints_nothing_on_success(make_site):
+    site = make_site({SUP: record()})
+    result = site.run("build", "--quiet", "--jobs", "2")
+    assert result.code == 0 and result.out == ""
+    assert (site.root / "_site" / "index.html").is_file()
+    assert site.run("build", "--jobs", "0").code == 2
