@@ -11,6 +11,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.yamltree import Mapping, Node, Scalar, Sequence, kind_words
 
@@ -192,14 +193,23 @@ def as_date(node: Node, label: str, diags: Diagnostics) -> date | None:
         return None
     if scalar.kind in ("str", "timestamp") and _DATE.fullmatch(scalar.text):
         try:
-            return date.fromisoformat(scalar.text)
+            day = date.fromisoformat(scalar.text)
         except ValueError:
             diags.error(scalar.pos, "bad-date", f"{label} `{scalar.text}` is not a real date",
                         "check the month and day")
             return None
+        return day if _plausible_year(day.year, scalar, label, "bad-date", diags) else None
     diags.error(scalar.pos, "bad-date", f"{label} `{scalar.text}` is not a date written as YYYY-MM-DD",
                 "write it like 2026-11-12, with no time")
     return None
+
+
+def _plausible_year(year: int, scalar: Scalar, label: str, code: str, diags: Diagnostics) -> bool:
+    if limits.MIN_YEAR <= year <= limits.MAX_YEAR:
+        return True
+    diags.error(scalar.pos, code, f"{label} `{scalar.text}` is not between the years {limits.MIN_YEAR} and "
+                f"{limits.MAX_YEAR}", "check the year")
+    return False
 
 
 def as_month(node: Node, label: str, diags: Diagnostics) -> tuple[int, int] | None:
@@ -208,7 +218,8 @@ def as_month(node: Node, label: str, diags: Diagnostics) -> tuple[int, int] | No
         return None
     match = _MONTH.fullmatch(scalar.text) if scalar.kind == "str" else None
     if match and 1 <= int(match.group(2)) <= 12:
-        return int(match.group(1)), int(match.group(2))
+        year = int(match.group(1))
+        return (year, int(match.group(2))) if _plausible_year(year, scalar, label, "bad-month", diags) else None
     diags.error(scalar.pos, "bad-month", f"{label} `{scalar.text}` is not a month written as YYYY-MM",
                 "write it like 2026-11")
     return None

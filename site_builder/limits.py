@@ -9,6 +9,8 @@ MAX_FRONT_MATTER_BYTES = 64 << 10
 YAML_MAX_DEPTH = 16
 YAML_MAX_NODES = 1_000_000
 MAX_FINDINGS_PER_RECORD = 200
+# Dates outside these years are typos; they would also give thousands of periods (or overflow `date`).
+MIN_YEAR, MAX_YEAR = 1970, 2099
 MAX_BODY_CHARS = 200_000
 # Beyond these a body is shown as plain text (with a warning), since Python-Markdown's time grows with the
 # square of a block's length on some inputs and it recurses once per nesting level.

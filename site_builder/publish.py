@@ -91,8 +91,12 @@ class Writer:
         self.previous = previous  # path -> digest of the published site
         self.written: dict[str, str] = {}
         self._folders: set[Path] = set()
+        self._owner = os.getpid()
 
     def write(self, rel: str, data: bytes) -> None:
+        if os.getpid() != self._owner and os.getppid() != self._owner:
+            # a render worker whose build was killed: writing on would refill a folder the next build removes
+            raise PublishError("the build this process rendered for has stopped")
         digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
         target = self.staging / rel
         if target.parent not in self._folders:

@@ -10,22 +10,36 @@ import codecs
 import hashlib
 import os
 import re
+import stat
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.markup import plain_reason
 from site_builder.yamltree import Node, parse_yaml
 
 RULES_FILE = "rules.yaml"
 PEOPLE_FILE = "content/people.yaml"
 # document kind -> folder under the root
 FOLDERS = {"record": "content/records", "appeal": "content/appeals", "month": "content/months"}
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$", *(f"com{i}" for i in range(10)),
+             *(f"lpt{i}" for i in range(10))}
 _EDITOR_TEMP = re.compile(r"^(\.|#)|~$|\.sw[a-p]$|\.tmp$")
 _FENCE = re.compile(r"---[ \t]*")
 _CLOSE = re.compile(r"(---|\.\.\.)[ \t]*")
+
+
+@contextmanager
+def processing(path: str):
+    """Name `path` on an unexpected error raised while it is processed: the CLI's one-line report shows it."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(path)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +114,16 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
     unreadable = Source(path, kind, doc_id, None, False)
     cap = limits.MAX_RECORD_BYTES if kind in FOLDERS else limits.MAX_DATA_FILE_BYTES
     try:
-        with open(root / path, "rb") as handle:
-            data = handle.read(cap + 1)
+        # non-blocking, then checked: a FIFO or device named like a record would otherwise hang the build
+        with open(os.open(root / path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            data = handle.read(cap + 1) if regular else b""
     except OSError as exc:
         diags.error(Pos(path), "unreadable", f"cannot read the file: {exc.strerror}")
+        return unreadable
+    if not regular:
+        diags.error(Pos(path), "not-a-file", "this is not a regular file (a folder, device or pipe)",
+                    "remove it from the content folder")
         return unreadable
     if len(data) > cap:
         diags.error(Pos(path, 1, 1), "file-too-large", f"the file is larger than {cap // 1024} KiB",
@@ -130,17 +150,30 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
         diags.error(Pos(path, body_line, 1), "body-too-large",
                     f"the text is longer than {limits.MAX_BODY_CHARS} characters", "shorten it")
         return unreadable
+    reason = plain_reason(body) if kind in ("record", "appeal") else None
+    if reason:
+        diags.warning(Pos(path, body_line, 1), "body-shown-as-text",
+                      f"the text will be shown as written, without Markdown formatting: {reason}",
+                      "split it into shorter paragraphs with blank lines, or shorten it")
     errors = len(diags.items)
     meta = parse_yaml(yaml_text, path, diags, first_line)
     return Source(path, kind, doc_id, meta, len(diags.items) == errors, body, body_line, digest)
 
 
+def shown(path: str) -> str:
+    """A path as it can be printed: undecodable bytes and control characters written as escapes."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
 def _check_name(rel: str, diags: Diagnostics) -> bool:
     """Refuse file names that cannot become portable, unambiguous URLs."""
     for part in rel.split("/"):
-        stem = part.split(".")[0].lower()
+        stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
         problem = ""
-        if any(unicodedata.category(ch) == "Cc" for ch in part):
+        if any(unicodedata.category(ch) == "Cs" for ch in part):  # os.walk's stand-ins for undecodable bytes
+            problem = "is not valid UTF-8"
+        elif any(unicodedata.category(ch) == "Cc" for ch in part):
             problem = "contains a control character"
         elif part != part.rstrip(". ") or part != part.lstrip(" "):
             problem = "starts or ends with a space or ends with a dot"
@@ -149,7 +182,7 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
         elif any(ch in part for ch in '<>:"\\|?*'):
             problem = "contains one of < > : \" \\ | ? *"
         if problem:
-            diags.error(Pos(rel), "bad-file-name", f"the name `{part}` {problem}",
+            diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
                         "rename the file with letters, digits, `-` and `_`")
             return False
     return True
@@ -162,13 +195,17 @@ def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
         base = root / folder
         if not base.is_dir():
             continue
+        if not _inside(base, root / "content"):
+            diags.error(Pos(folder), "symlink", "the folder links outside the content folder",
+                        "move the files into the content folder itself")
+            continue
         seen: dict[str, str] = {}
         for directory, subdirs, files in os.walk(base):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
             for name in subdirs:
                 if os.path.islink(os.path.join(directory, name)):
                     rel = Path(directory, name).relative_to(root).as_posix()
-                    diags.error(Pos(rel), "symlink", "linked folders are not followed",
+                    diags.error(Pos(shown(rel)), "symlink", "linked folders are not followed",
                                 "move the files into the content folder itself")
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
             for name in sorted(files):
@@ -177,11 +214,11 @@ def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
                 full = Path(directory, name)
                 rel = full.relative_to(root).as_posix()
                 if not name.endswith(".md"):
-                    diags.warning(Pos(rel), "ignored-file", "not a `.md` file, so it is ignored",
+                    diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",
                                   "rename it to end in `.md` if it is a record")
                     continue
                 if full.is_symlink() and not _inside(full, base):
-                    diags.error(Pos(rel), "symlink", "the file links outside the content folder",
+                    diags.error(Pos(shown(rel)), "symlink", "the file links outside the content folder",
                                 "copy the file in instead of linking to it")
                     continue
                 if not _check_name(rel, diags):
@@ -202,7 +239,7 @@ def _inside(path: Path, base: Path) -> bool:
     try:
         path.resolve().relative_to(base.resolve())
         return True
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return False
 
 
@@ -210,11 +247,16 @@ def read_site(root: Path, diags: Diagnostics, only: set[str] | None = None) -> l
     """Every source of the site root: rules.yaml, people.yaml, then records, appeals and sign-offs."""
     sources = []
     for path, kind in ((RULES_FILE, "rules"), (PEOPLE_FILE, "people")):
-        if (root / path).is_file():
-            sources.append(read_source(root, path, kind, "", diags))
+        if (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
+            diags.error(Pos(path), "symlink", "the file links outside the site",
+                        "copy the file in instead of linking to it")
+        elif (root / path).is_file():
+            with processing(path):
+                sources.append(read_source(root, path, kind, "", diags))
         else:
             diags.error(Pos(path), "missing-file", f"`{path}` does not exist",
                         "run site-builder in a site root, or pass --root DIR")
     for path, kind, doc_id in discover(root, diags):
-        sources.append(read_source(root, path, kind, doc_id, diags))
+        with processing(path):
+            sources.append(read_source(root, path, kind, doc_id, diags))
     return sources

@@ -7,12 +7,13 @@ point at it (an appeal on a broken record) are not blamed for it a second time.
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
 from site_builder.periods import period, period_of
-from site_builder.read import Source
+from site_builder.read import Source, processing
 from site_builder.rules import Rules, load_rules, pick
 from site_builder.yamltree import Scalar
 from site_builder import limits
@@ -29,21 +30,24 @@ def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
     rules = None
     for source in by_kind["rules"]:
         if source.readable:
-            rules = load_rules(source.meta, source.path, diags)
+            with processing(source.path):
+                rules = load_rules(source.meta, source.path, diags)
     if rules is None:
         return None
     staff, inspectors = {}, {}
     people_ok = False
     for source in by_kind["people"]:
         if source.readable:
-            people_ok = validate_people(source, rules, diags, staff, inspectors)
+            with processing(source.path):
+                people_ok = validate_people(source, rules, diags, staff, inspectors)
     if not people_ok:
         return None
 
     records: dict[str, Record] = {}
     broken_records: set[str] = set()
     for source in by_kind["record"]:
-        record = validate_record(source, rules, staff, inspectors, diags) if source.readable else None
+        with processing(source.path):
+            record = validate_record(source, rules, staff, inspectors, diags) if source.readable else None
         if record is None:
             broken_records.add(source.doc_id)
         else:
@@ -52,7 +56,8 @@ def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
     appeals: dict[tuple[str, str], Appeal] = {}
     for source in by_kind["appeal"]:
         if source.readable:
-            appeal = validate_appeal(source, rules, records, broken_records, inspectors, diags)
+            with processing(source.path):
+                appeal = validate_appeal(source, rules, records, broken_records, inspectors, diags)
             if appeal is None:
                 continue
             key = (appeal.record, appeal.finding)
@@ -67,7 +72,8 @@ def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
     sign_offs: dict[str, SignOff] = {}
     for source in by_kind["month"]:
         if source.readable:
-            sign_off = validate_sign_off(source, rules, inspectors, diags)
+            with processing(source.path):
+                sign_off = validate_sign_off(source, rules, inspectors, diags)
             if sign_off is not None:
                 sign_offs[sign_off.month] = sign_off
 
@@ -81,6 +87,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
     top = Fields(source.meta, "people.yaml", diags, source.pos,
                  required={"staff": "the staff appraised", "inspectors": "who records checks"})
     first: dict[tuple[str, str], int] = {}  # (list, id) -> line of its first entry, valid or not
+    folded: dict[tuple[str, str], str] = {}  # (list, id in lower case) -> the id as first written
     for node in top.items("staff"):
         f = Fields(node, "a staff entry", diags, node.pos,
                    required={"id": "a unique id such as S001", "name": "the person's name",
@@ -97,6 +104,8 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
         if ("staff", person_id) in first:
             diags.error(f.pos("id"), "duplicate-id", f"staff id `{person_id}` is listed twice "
                         f"(lines {first['staff', person_id]} and {f.pos('id').line})", "give each person one entry")
+            continue
+        if _case_twin("staff", person_id, f.pos("id"), folded, diags):
             continue
         if person_id is not None:
             first["staff", person_id] = f.pos("id").line
@@ -118,6 +127,8 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                         f"(lines {first['inspectors', person_id]} and {f.pos('id').line})",
                         "give each person one entry")
             continue
+        if _case_twin("inspectors", person_id, f.pos("id"), folded, diags):
+            continue
         if person_id is not None:
             first["inspectors", person_id] = f.pos("id").line
         if None not in (person_id, name, role):
@@ -125,8 +136,21 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
     return len(diags.errors) == errors
 
 
+def _case_twin(kind: str, person_id: str | None, pos: Pos, folded: dict, diags: Diagnostics) -> bool:
+    """True (reported) when the id differs from an earlier one only in letter case: on Windows and macOS
+    both would be written to the same page."""
+    if person_id is None:
+        return False
+    twin = folded.setdefault((kind, person_id.lower()), person_id)
+    if twin == person_id:
+        return False
+    diags.error(pos, "duplicate-id", f"id `{person_id}` differs from `{twin}` only in letter case, so both "
+                "would get the same page", "give each person an id of their own")
+    return True
+
+
 def _on_step(value: Decimal, step: Decimal) -> bool:
-    return value % step == 0
+    return Fraction(value) % Fraction(step) == 0  # exact: Decimal's % fails on numbers beyond its precision
 
 
 def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,

@@ -171,6 +171,10 @@ class _TreeBuilder:
             if event.tag not in (None, "!"):
                 return self._fail(event, "yaml-tag", f"tags such as `{self._tag(event)}` are not allowed",
                                   "remove the tag; quote the value if it must stay text")
+            bad = _FORBIDDEN_CHARS.search(event.value)
+            if bad:  # written as an escape such as "\x01" or "\e": the raw text was checked already
+                return self._fail(event, "bad-character", f"the {describe_char(bad.group())} (written as an "
+                                  "escape in quotes) is not allowed", "remove the escape sequence")
             plain = event.style in (None, "") and event.implicit[0]
             return self._add(event, Scalar(event.value, _scalar_kind(event.value, plain), plain,
                                            self._pos(event)))
