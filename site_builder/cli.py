@@ -234,9 +234,8 @@ def cmd_build(root: Path, args) -> int:
 def cmd_new(root: Path, args) -> int:
     from datetime import date
 
-    from site_builder.diagnostics import did_you_mean
     from site_builder.pipeline import load
-    from site_builder.scaffold import write_new
+    from site_builder.scaffold import request_problem, write_new
 
     try:
         day = date.fromisoformat(args.date) if args.date else date.today()
@@ -247,25 +246,9 @@ def cmd_new(root: Path, args) -> int:
     if site is None:
         _print_diagnostics(loaded.diagnostics, sys.stderr)
         return EXIT_CONTENT
-    rules = site.rules
-    if args.type not in rules.check_types:
-        raise UsageError(f"unknown check type `{args.type}`{did_you_mean(args.type, rules.check_types)} "
-                         f"(check types: {', '.join(rules.check_types)})")
-    for person in args.staff:
-        if person not in site.staff:
-            raise UsageError(f"unknown staff `{person}`{did_you_mean(person, site.staff)}")
-        if not site.staff[person].employed(day, day):
-            raise UsageError(f"`{person}` is not employed on {day}")
-    inspector = site.inspectors.get(args.inspector)
-    if inspector is None:
-        raise UsageError(f"unknown inspector `{args.inspector}`{did_you_mean(args.inspector, site.inspectors)}")
-    if inspector.role not in rules.check_types[args.type].roles:
-        raise UsageError(f"`{args.inspector}` ({inspector.role}) may not record `{args.type}`; it is recorded "
-                         f"by: {', '.join(rules.check_types[args.type].roles)}")
-    if args.inspector in args.staff:
-        raise UsageError(f"`{args.inspector}` cannot inspect themselves")
-    if len(set(args.staff)) != len(args.staff):
-        raise UsageError("a staff member is given twice")
+    problem = request_problem(site, args.type, args.staff, args.inspector, day)
+    if problem:
+        raise UsageError(problem)
     try:
         path = write_new(root, site, args.type, args.staff, args.inspector, day)
     except FileExistsError as exc:

@@ -5,8 +5,33 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from site_builder.diagnostics import did_you_mean
 from site_builder.model import Site
 from site_builder.rules import pick
+
+
+def request_problem(site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> str:
+    """Why `new` cannot write this record (what `check` would refuse), or "" when it can."""
+    rules = site.rules
+    if check_type not in rules.check_types:
+        return (f"unknown check type `{check_type}`{did_you_mean(check_type, rules.check_types)} "
+                f"(check types: {', '.join(rules.check_types)})")
+    if len(set(staff)) != len(staff):
+        return "a staff member is given twice"
+    for person in staff:
+        if person not in site.staff:
+            return f"unknown staff `{person}`{did_you_mean(person, site.staff)}"
+        if not site.staff[person].employed(day, day):
+            return f"`{person}` is not employed on {day}"
+    who = site.inspectors.get(inspector)
+    if who is None:
+        return f"unknown inspector `{inspector}`{did_you_mean(inspector, site.inspectors)}"
+    allowed = rules.check_types[check_type].roles
+    if who.role not in allowed:
+        return f"`{inspector}` ({who.role}) may not record `{check_type}`; it is recorded by: {', '.join(allowed)}"
+    if inspector in staff:
+        return f"`{inspector}` cannot inspect themselves"
+    return ""
 
 
 def record_path(check_type: str, staff: list[str], day: date) -> str:
