@@ -9,7 +9,7 @@ from pathlib import Path
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.pipeline import Loaded, load
 from site_builder.fingerprint import inputs_fingerprint
-from site_builder.publish import MARKER, intact, publishing, read_manifest
+from site_builder.publish import MARKER, intact, output_lock, publishing, read_manifest, recover
 from site_builder.render import Renderer, RenderError, layout_folders
 
 
@@ -54,9 +54,14 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
 
     When nothing the output depends on has changed since it was published, nothing is done at all."""
     inputs = inputs_fingerprint(root, layout_folders(root))
-    published = read_manifest(output)
-    if published.get("inputs") == inputs and intact(output, published["files"]):
-        return BuildResult(Diagnostics(), published["files"], unchanged=True)
+    if output.exists():
+        with output_lock(output):
+            recover(output)  # what a build killed after its swap left beside the output
+            published = read_manifest(output)
+            if published.get("inputs") == inputs and intact(output, published["files"]):
+                return BuildResult(Diagnostics(), published["files"], unchanged=True)
+    else:
+        published = {}
     loaded, renderer = _prepare(root)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)

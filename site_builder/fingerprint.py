@@ -8,31 +8,47 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 from pathlib import Path
 
 import site_builder
+from site_builder import limits
 
 _CODE = Path(site_builder.__file__).resolve().parent
+
+
+def _file(path: Path, digest) -> None:
+    """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
+    stage reports it, and reading it here could block or never end."""
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            digest.update(f"special {stat.S_IFMT(info.st_mode)} {os.readlink(path) if stat.S_ISLNK(info.st_mode) else ''}"
+                          .encode("utf-8", "surrogateescape"))
+        elif info.st_size > limits.MAX_DATA_FILE_BYTES:
+            digest.update(f"oversized {info.st_size} {info.st_mtime_ns}".encode())  # refused by the read stage
+        else:
+            with open(path, "rb") as handle:
+                digest.update(hashlib.blake2b(handle.read(), digest_size=16).digest())
+    except OSError:
+        digest.update(b"unreadable")
 
 
 def _tree(base: Path, digest, label: str) -> None:
     if not base.exists():
         digest.update(f"absent {label}\n".encode())
         return
-    if base.is_file():
+    if not base.is_dir():
         digest.update(f"file {label}\n".encode())
-        digest.update(hashlib.blake2b(base.read_bytes(), digest_size=16).digest())
+        _file(base, digest)
         return
     for directory, subdirs, files in os.walk(base):
         subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
         for name in sorted(files):
             path = Path(directory, name)
             digest.update(f"file {path.relative_to(base).as_posix()}\n".encode("utf-8", "surrogateescape"))
-            try:
-                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
-            except OSError:
-                digest.update(b"unreadable")
+            _file(path, digest)
 
 
 def _git_head(root: Path) -> str:

@@ -9,6 +9,9 @@ MAX_FRONT_MATTER_BYTES = 64 << 10
 YAML_MAX_DEPTH = 16
 YAML_MAX_NODES = 1_000_000
 MAX_FINDINGS_PER_RECORD = 200
+# A record's page is named like its file (`.md` → `.html`): within what every common filesystem allows.
+MAX_NAME_BYTES = 140  # one file or folder name, in UTF-8 (eCryptfs allows 143)
+MAX_PATH_BYTES = 1024  # the whole path under the site root
 # Dates outside these years are typos; they would also give thousands of periods (or overflow `date`).
 MIN_YEAR, MAX_YEAR = 1970, 2099
 MAX_BODY_CHARS = 200_000

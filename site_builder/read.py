@@ -63,6 +63,10 @@ class Source:
 def decode(data: bytes, path: str, diags: Diagnostics) -> str | None:
     """UTF-8 text with a BOM and CRLF accepted; anything else gets a message saying how to re-save it."""
     resave = "open it in your editor and save it again as UTF-8"
+    # UTF-32 before UTF-16: the UTF-32-LE byte order mark starts with the UTF-16-LE one
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or _looks_utf32(data):
+        diags.error(Pos(path, 1, 1), "not-utf8", "the file is UTF-32, not UTF-8", resave)
+        return None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
         diags.error(Pos(path, 1, 1), "not-utf8", "the file is UTF-16, not UTF-8", resave)
         return None
@@ -87,6 +91,11 @@ def decode(data: bytes, path: str, diags: Diagnostics) -> str | None:
         diags.error(Pos(path, line, column), "not-utf8", what, resave)
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _looks_utf32(data: bytes) -> bool:
+    head = data[:200]
+    return len(head) >= 8 and head.count(0) > len(head) * 5 // 8  # text in UTF-32 is mostly NUL bytes
 
 
 def _looks_utf16(data: bytes) -> bool:
@@ -168,6 +177,10 @@ def shown(path: str) -> str:
 
 def _check_name(rel: str, diags: Diagnostics) -> bool:
     """Refuse file names that cannot become portable, unambiguous URLs."""
+    if len(os.fsencode(rel)) > limits.MAX_PATH_BYTES:
+        diags.error(Pos(shown(rel)), "bad-file-name", f"the path is longer than {limits.MAX_PATH_BYTES} bytes",
+                    "use fewer or shorter folder names")
+        return False
     for part in rel.split("/"):
         stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
         problem = ""
@@ -181,6 +194,8 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
             problem = f"uses the reserved device name `{stem.upper()}`"
         elif any(ch in part for ch in '<>:"\\|?*'):
             problem = "contains one of < > : \" \\ | ? *"
+        elif len(os.fsencode(part)) > limits.MAX_NAME_BYTES:
+            problem = f"is longer than {limits.MAX_NAME_BYTES} bytes ({limits.MAX_NAME_BYTES // 3} Chinese characters)"
         if problem:
             diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
                         "rename the file with letters, digits, `-` and `_`")

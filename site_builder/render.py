@@ -6,8 +6,11 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
+import os
+import signal
 from pathlib import Path
 
 import jinja2
@@ -135,7 +138,8 @@ class Renderer:
         _ACTIVE = (self, pages, writer)
         try:
             chunks = [(start, min(start + 256, len(pages))) for start in range(0, len(pages), 256)]
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            with multiprocessing.get_context("fork").Pool(jobs, initializer=_die_with_parent,
+                                                          initargs=(os.getpid(),)) as pool:
                 for problems, written in pool.imap(_render_chunk, chunks):
                     if problems:
                         self.diags.extend(problems)
@@ -179,6 +183,10 @@ class Renderer:
         except jinja2.TemplateError as exc:
             filename, line = _template_frame(exc)
             raise RenderError(self._layout_diagnostic(exc, filename, line)) from exc
+        except Exception as exc:  # a bug: say which page and source it was rendering
+            source = page.context.get("record")
+            exc.add_note(source.path if source is not None else page.path)
+            raise
 
     def _layout_diagnostic(self, exc, filename, line) -> Pos:
         path = Path(filename or "layouts")
@@ -225,6 +233,16 @@ class Renderer:
 
 
 _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the build that forked it is killed, instead of waiting for work for ever."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):
+        pass  # not Linux: publish.Writer still stops an orphan's writes
+    if os.getppid() != parent:  # the build died before the line above took effect
+        os._exit(1)
 
 
 def _render_chunk(bounds: tuple[int, int]):
