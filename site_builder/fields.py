@@ -271,7 +271,7 @@ def label_text(node: Node | None, label: str, diags: Diagnostics) -> dict[str, s
         return {}
     if isinstance(node, Mapping):
         out = {}
-        for lang, (key, value) in node.entries.items():
+        for lang, (_, value) in node.entries.items():
             text = as_text(value, f"{label} ({lang})", diags)
             if text is not None:
                 out[lang] = text

@@ -258,7 +258,7 @@ def _inside(path: Path, base: Path) -> bool:
         return False
 
 
-def read_site(root: Path, diags: Diagnostics, only: set[str] | None = None) -> list[Source]:
+def read_site(root: Path, diags: Diagnostics) -> list[Source]:
     """Every source of the site root: rules.yaml, people.yaml, then records, appeals and sign-offs."""
     sources = []
     for path, kind in ((RULES_FILE, "rules"), (PEOPLE_FILE, "people")):

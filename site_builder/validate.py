@@ -12,7 +12,7 @@ from fractions import Fraction
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
-from site_builder.periods import period, period_of
+from site_builder.periods import period
 from site_builder.read import Source, processing
 from site_builder.rules import Rules, load_rules, pick
 from site_builder.yamltree import Scalar
@@ -442,7 +442,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                 elif points is not None and not _on_step(points, rules.step):
                     diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
         elif f.has("points"):
-            diags.error(f.pos("points"), "points-without-reduction", f"`points` only goes with `reduced`",
+            diags.error(f.pos("points"), "points-without-reduction", "`points` only goes with `reduced`",
                         "remove `points`, or set `decision: reduced`")
     if len(diags.errors) > errors or record is None or finding is None or filed is None or decision is None:
         return None

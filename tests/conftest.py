@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import textwrap
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -92,6 +93,15 @@ class SiteDir:
         result = self.run(*args)
         assert result.code == 0, result.err
         return result.json()
+
+
+def example_site(dest: Path) -> SiteDir:
+    """A copy of the shipped example site root (never build into the repository itself)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "rules.yaml", dest / "rules.yaml")
+    shutil.copytree(REPO / "content", dest / "content")
+    shutil.copytree(REPO / "layouts", dest / "layouts")
+    return SiteDir(dest)
 
 
 @pytest.fixture

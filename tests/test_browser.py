@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, SiteDir, finding, record
+from conftest import example_site, finding, record
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -35,13 +35,10 @@ def browser():
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory):
-    root = tmp_path_factory.mktemp("example")
-    for name in ("content", "layouts"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
-    result = SiteDir(root).run("build")
+    site = example_site(tmp_path_factory.mktemp("example"))
+    result = site.run("build")
     assert result.code == 0, result.err
-    return root / "_site"
+    return site.root / "_site"
 
 
 def open_page(browser, url: str):

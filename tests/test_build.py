@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from conftest import REPO, SiteDir, record
+from conftest import REPO, example_site, record
 
 # ---------------------------------------------------------------------------------------------- reading pages
 
@@ -172,15 +172,6 @@ def link_problems(out: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ sites
-
-def example_site(dest: Path) -> SiteDir:
-    """A copy of the shipped example site root (never build into the repository itself)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "rules.yaml", dest / "rules.yaml")
-    shutil.copytree(REPO / "content", dest / "content")
-    shutil.copytree(REPO / "layouts", dest / "layouts")
-    return SiteDir(dest)
-
 
 @pytest.fixture(scope="module")
 def built_example(tmp_path_factory) -> Path:

@@ -7,23 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import REPO, SiteDir, finding, record
+from conftest import example_site, finding, record
 from test_build import parse
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    root = tmp_path_factory.mktemp("example")
-    for name in ("content", "layouts"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "rules.yaml", root / "rules.yaml")
-    assert SiteDir(root).run("build").code == 0
-    return root / "_site"
+    site = example_site(tmp_path_factory.mktemp("example"))
+    assert site.run("build").code == 0
+    return site.root / "_site"
 
 
 def rows(table) -> list[list[str]]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from test_build import example_site, leftovers, tree
+from conftest import REPO, example_site
+from test_build import leftovers, tree
 
 RECORD = "content/records/2026/11/2026-11-12-supervisor_monthly-S001.md"
 KILLS = 20
