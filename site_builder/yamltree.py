@@ -112,6 +112,10 @@ def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) ->
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(file, first_line + mark.line, mark.column + 1) if mark else Pos(file, first_line, 1)
         problem = exc.problem or "invalid YAML"
+        if "nesting depth" in problem:  # newer libyaml stops flow nesting itself, reading ahead of us
+            diags.error(pos, "yaml-too-deep", f"nesting deeper than {limits.YAML_MAX_DEPTH} levels",
+                        "records need only a few levels; check the brackets and the indentation")
+            return None
         context = f" ({exc.context})" if exc.context else ""
         start = exc.context_mark
         if exc.context and start and mark and start.line != mark.line:

@@ -121,7 +121,8 @@ CASES = [
     case("binary-tag", {R: with_note("!!binary aGk=")}, "yaml-tag", R, 10, 11, "!!binary"),
     case("set-tag", {R: record(staff="!!set {S001}")}, "yaml-tag", R, 5, 8, "!!set"),
     case("deep-block-nesting", {}, "yaml-too-deep", P, 17, 33, "16", people=DEEP_BLOCK),
-    case("deep-flow-nesting-100k", {}, "yaml-too-deep", P, 1, 17, "16", people="[" * 100_000),
+    # the column is 17 where site-builder stops first, 1001 where libyaml (PyYAML ≥ 6.0.4) reads ahead
+    case("deep-flow-nesting-100k", {}, "yaml-too-deep", P, 1, None, "16", people="[" * 100_000),
     case("null-key", {R: GOOD.replace("type:", "~: x\ntype:")}, "yaml-key-type", R, 2, 1, "empty value"),
     case("boolean-key", {R: GOOD.replace("type:", "on: x\ntype:")}, "yaml-key-type", R, 2, 1, "yes/no"),
     case("float-key", {R: GOOD.replace("type:", "1.5: x\ntype:")}, "yaml-key-type", R, 2, 1, "number"),
