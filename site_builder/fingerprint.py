@@ -59,6 +59,16 @@ def _git_head(root: Path) -> str:
     return result.stdout.decode().strip() if result.returncode == 0 else "no commit"
 
 
+def templates_fingerprint(layouts: list[Path]) -> str:
+    """site-builder's own code and the layouts: what every page's rendering depends on."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"site-builder {site_builder.__version__}\n".encode())
+    _tree(_CODE, digest, "code")
+    for n, folder in enumerate(layouts):
+        _tree(folder, digest, f"layouts {n}")
+    return digest.hexdigest()
+
+
 def inputs_fingerprint(root: Path, layouts: list[Path]) -> str:
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"site-builder {site_builder.__version__}\n".encode())

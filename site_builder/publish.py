@@ -85,13 +85,35 @@ class Writer:
     """Writes output files into a staging folder. A file whose bytes equal the published copy's is
     hard-linked from it instead: unchanged files keep their inode, and no new inode is allocated."""
 
-    def __init__(self, staging: Path, published: Path, previous: dict[str, str]):
+    def __init__(self, staging: Path, published: Path, previous: dict[str, str],
+                 previous_keys: dict[str, str] | None = None):
         self.staging = staging
         self.published = published
         self.previous = previous  # path -> digest of the published site
+        self.previous_keys = previous_keys or {}  # path -> key of everything the published page was made from
         self.written: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
         self._folders: set[Path] = set()
         self._owner = os.getpid()
+
+    def reuse(self, rel: str, key: str) -> bool:
+        """Link the published page made from exactly the same inputs (`key`) instead of rendering it."""
+        digest = self.previous.get(rel)
+        if digest is None or self.previous_keys.get(rel) != key:
+            return False
+        target = self.staging / rel
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        try:
+            if (self.published / rel).stat().st_size != int(digest.rsplit(":", 1)[-1]):
+                return False  # edited by hand since: render it again
+            os.link(self.published / rel, target)
+        except OSError:
+            return False
+        self.written[rel] = digest
+        self.keys[rel] = key
+        return True
 
     def write(self, rel: str, data: bytes) -> None:
         if os.getpid() != self._owner and os.getppid() != self._owner:
@@ -124,7 +146,7 @@ def read_manifest(output: Path) -> dict:
     except (OSError, ValueError):
         return {}
     if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR \
-            or not isinstance(manifest.get("files"), dict):
+            or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("keys", {}), dict):
         return {}
     return manifest
 
@@ -157,9 +179,11 @@ def publishing(output: Path, inputs: str = ""):
         staging = _beside(output, f"staging-{os.getpid()}")
         staging.mkdir()
         try:
-            writer = Writer(staging, output, read_manifest(output).get("files", {}))
+            previous = read_manifest(output)
+            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}))
             yield writer
-            manifest = {"generator": GENERATOR, "inputs": inputs, "files": dict(sorted(writer.written.items()))}
+            manifest = {"generator": GENERATOR, "inputs": inputs, "files": dict(sorted(writer.written.items())),
+                        "keys": dict(sorted(writer.keys.items()))}
             (staging / MARKER).write_text(json.dumps(manifest, ensure_ascii=False, indent=0) + "\n",
                                           encoding="utf-8")
             if not output.exists():

@@ -7,6 +7,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import jinja2
 from site_builder import pages as urls
 from site_builder import analytics, report
 from site_builder.figures import Figures
+from site_builder.fingerprint import templates_fingerprint
 from site_builder.diagnostics import Pos
 from site_builder.i18n import Catalog, load_strings
 from site_builder.markup import MarkdownRenderer
@@ -65,6 +67,10 @@ class Renderer:
         self.audits = loaded.audits
         self.amendments = loaded.amendments
         folders = layout_folders(root)
+        self._digests = {s.path: s.digest for s in loaded.sources}
+        self._base_key = "\n".join([templates_fingerprint(folders), self._digests.get("rules.yaml", ""),
+                                     self._digests.get("content/people.yaml", ""),
+                                     f"history {self.history.complete} {self.history.problem}"])
         self.layouts = folders[0]
         self.env = _environment(tuple(str(f) for f in folders))
         self.index = build_index(site, periods)
@@ -127,6 +133,7 @@ class Renderer:
         for path in (page.path for page, _ in pages):
             if path in writer.written:
                 raise RuntimeError(f"two outputs would both be written to {path}")
+        pages = [(page, language) for page, language in pages if not self._reused(page, language, writer)]
         if jobs <= 1 or len(pages) < 200:
             for done, (page, language) in enumerate(pages, 1):
                 writer.write(page.path, self.render_page(page, language).encode("utf-8"))
@@ -149,6 +156,31 @@ class Renderer:
                     progress(len(writer.written), len(pages))
         finally:
             _ACTIVE = None
+
+    def page_key(self, page: Page, language: str) -> str | None:
+        """For a record page: a digest of everything it is made from — the record's and its appeals' source
+        bytes, people.yaml, rules.yaml, the code and layouts, its git history and compliance, the language.
+        None for pages that gather many records; they are always rendered."""
+        record = page.context.get("record")
+        if record is None or page.template != "record.html":
+            return None
+        parts = [self._base_key, language, page.path, self._digests.get(record.path, "")]
+        parts += sorted(self._digests.get(a.path, "") for a in self.index.appeals_of(record))
+        history = self.history.of(record.path)
+        parts += [c.hash for c in history.commits] if history else ["uncommitted"]
+        audit = self.audits.get(record.id)
+        parts.append(repr(audit.flags) + repr(audit.imported) if audit else "")
+        parts += [c.hash for c, _ in self.amendments.get(record.id, [])]
+        return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+    def _reused(self, page: Page, language: str, writer: Writer) -> bool:
+        key = self.page_key(page, language)
+        if key is None:
+            return False
+        if writer.reuse(page.path, key):
+            return True
+        writer.keys[page.path] = key  # rendered below; reusable by the next build
+        return False
 
     def data_files(self) -> dict[str, bytes]:
         site, periods = self.site, self.index.periods

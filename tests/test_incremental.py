@@ -31,11 +31,12 @@ def equal_to_clean_build(site: SiteDir, tmp: Path) -> None:
 
 
 EDITS = st.lists(st.tuples(
-    st.sampled_from(["add", "change", "delete", "rename", "people", "rules", "layout", "corrupt", "break"]),
+    st.sampled_from(["add", "change", "delete", "rename", "people", "rules", "layout", "corrupt", "break",
+                     "appeal", "unappeal", "body"]),
     st.integers(0, 5), st.sampled_from([1, 1.5, 2])), min_size=1, max_size=6)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(EDITS)
 def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_factory, edits):
     tmp = tmp_path_factory.mktemp("incremental")
@@ -71,6 +72,17 @@ def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_fac
             manifest = site.root / "_site" / ".site-builder"
             if manifest.exists():
                 manifest.write_text("{not json" if n % 2 else '{"generator": "site-builder 0.0", "files": {}}')
+        elif action == "appeal":  # an appeal on the first finding of a record: its page changes, others not
+            rid = target.relative_to(records).with_suffix("").as_posix()
+            if "findings:" in target.read_text(encoding="utf-8"):
+                decision = ["pending", "overturned", "upheld"][n % 3]
+                decided = "" if decision == "pending" else "decided: 2026-11-29\ndecided_by: I05\n"
+                site.write("content/appeals/a.md", f"---\nrecord: {rid}\nfinding: 1\nfiled: 2026-11-28\n"
+                                                   f"decision: {decision}\n{decided}---\n申诉{n}\n")
+        elif action == "unappeal":
+            (site.root / "content/appeals/a.md").unlink(missing_ok=True)
+        elif action == "body":
+            target.write_text(target.read_text(encoding="utf-8") + f"\n补充说明{n}\n", encoding="utf-8")
         elif action == "break":
             target.write_text("---\ntype: nope\n---\n", encoding="utf-8")
             before = tree(site.root / "_site")
@@ -113,3 +125,25 @@ def test_a_damaged_manifest_is_not_trusted(make_site):
     result = site.run("build")
     assert result.code == 0 and "damaged-manifest" in result.err
     assert b"tampered" not in (output / "records" / "r.html").read_bytes()
+
+
+def test_after_editing_one_record_only_its_own_record_pages_are_rendered(make_site, monkeypatch):
+    from site_builder.render import Renderer
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(4)})
+    assert site.run("build", "--jobs", "1").code == 0
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("a", 1)))
+    rendered = []
+    original = Renderer.render_page
+
+    def counting(self, page, language):
+        rendered.append(page.path)
+        return original(self, page, language)
+
+    monkeypatch.setattr(Renderer, "render_page", counting)
+    assert site.run("build", "--jobs", "1").code == 0
+    assert sorted(p for p in rendered if "/records/" in f"/{p}") == ["en/records/r2.html", "records/r2.html"]
+    clean = site.root.parent / "clean"
+    monkeypatch.setattr(Renderer, "render_page", original)
+    assert site.run("build", "--output", str(clean)).code == 0
+    assert tree(clean) == tree(site.root / "_site")
