@@ -158,20 +158,37 @@ class Renderer:
             _ACTIVE = None
 
     def page_key(self, page: Page, language: str) -> str | None:
-        """For a record page: a digest of everything it is made from — the record's and its appeals' source
-        bytes, people.yaml, rules.yaml, the code and layouts, its git history and compliance, the language.
-        None for pages that gather many records; they are always rendered."""
-        record = page.context.get("record")
-        if record is None or page.template != "record.html":
+        """A digest of everything a record page or an appraisal page is made from: the source bytes of its
+        records and their appeals, people.yaml, rules.yaml, the code and layouts, the git history and
+        compliance shown, the period's sign-off, the language. None for pages that gather many people or
+        periods; they are always rendered."""
+        parts = [self._base_key, language, page.path]
+        if page.template == "record.html":
+            record = page.context["record"]
+            parts += self._record_parts(record)
+            history = self.history.of(record.path)
+            parts += [c.hash for c in history.commits] if history else ["uncommitted"]
+            parts += [c.hash for c, _ in self.amendments.get(record.id, [])]
+        elif page.template == "appraisal.html":
+            key = page.context["period"]
+            sp = self.index.periods[key].staff[page.context["staff_id"]]
+            parts += [repr(sp.period), repr(sp.flags)]
+            for record in sp.records:
+                parts += self._record_parts(record)
+            sign_off = self.site.sign_offs.get(key)
+            if sign_off:
+                committed = self.history.of(sign_off.path)
+                parts += [self._digests.get(sign_off.path, ""), committed.first.hash if committed else "uncommitted"]
+        else:
             return None
-        parts = [self._base_key, language, page.path, self._digests.get(record.path, "")]
-        parts += sorted(self._digests.get(a.path, "") for a in self.index.appeals_of(record))
-        history = self.history.of(record.path)
-        parts += [c.hash for c in history.commits] if history else ["uncommitted"]
-        audit = self.audits.get(record.id)
-        parts.append(repr(audit.flags) + repr(audit.imported) if audit else "")
-        parts += [c.hash for c, _ in self.amendments.get(record.id, [])]
         return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+    def _record_parts(self, record) -> list[str]:
+        """A record's own inputs: its source, its appeals' sources, its compliance flags."""
+        audit = self.audits.get(record.id)
+        return [record.path, self._digests.get(record.path, ""),
+                *sorted(self._digests.get(a.path, "") for a in self.index.appeals_of(record)),
+                repr(audit.flags) + repr(audit.imported) if audit else ""]
 
     def _reused(self, page: Page, language: str, writer: Writer) -> bool:
         key = self.page_key(page, language)

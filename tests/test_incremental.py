@@ -32,7 +32,7 @@ def equal_to_clean_build(site: SiteDir, tmp: Path) -> None:
 
 EDITS = st.lists(st.tuples(
     st.sampled_from(["add", "change", "delete", "rename", "people", "rules", "layout", "corrupt", "break",
-                     "appeal", "unappeal", "body"]),
+                     "appeal", "unappeal", "body", "signoff", "unsignoff"]),
     st.integers(0, 5), st.sampled_from([1, 1.5, 2])), min_size=1, max_size=6)
 
 
@@ -79,6 +79,12 @@ def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_fac
                 decided = "" if decision == "pending" else "decided: 2026-11-29\ndecided_by: I05\n"
                 site.write("content/appeals/a.md", f"---\nrecord: {rid}\nfinding: 1\nfiled: 2026-11-28\n"
                                                    f"decision: {decision}\n{decided}---\n申诉{n}\n")
+        elif action == "signoff":
+            site.write(f"content/months/2026-1{n % 2}.md",
+                       f"---\nmonth: 2026-1{n % 2}\nclosed: 2026-1{n % 2}-2{6 + n % 3}\nclosed_by: I0{5 + n % 2}\n---\n")
+        elif action == "unsignoff":
+            for month in (site.root / "content/months").glob("*.md"):
+                month.unlink()
         elif action == "unappeal":
             (site.root / "content/appeals/a.md").unlink(missing_ok=True)
         elif action == "body":
