@@ -72,6 +72,9 @@ class Record:
     body_line: int
 
 
+DECISIONS = ("pending", "upheld", "overturned", "reduced")  # what the quality department may decide (4.6)
+
+
 @dataclass(frozen=True, slots=True)
 class Appeal:
     id: str

@@ -210,8 +210,7 @@ class Renderer:
             "data/findings.csv": report.to_csv(report.findings_rows(site, self.index.deductions)).encode("utf-8"),
             "data/calibration.json": (calibration + "\n").encode("utf-8"),
             "data/calibration.csv": report.to_csv(report.calibration_rows(site, self.calibration)).encode("utf-8"),
-            "data/trend.csv": report.to_csv(report.trend_rows(periods, self.summaries, self.rules.decimals))
-            .encode("utf-8"),
+            "data/trend.csv": report.to_csv(report.trend_rows(site, periods, self.summaries)).encode("utf-8"),
         }
         out["data/appeals.csv"] = report.to_csv(report.appeals_rows(site, self.index.deductions)).encode("utf-8")
         for key, summary in self.summaries.items():
@@ -221,6 +220,9 @@ class Renderer:
             out[f"data/periods/{key}.csv"] = report.to_csv([header] + [r for r in rows if r[0] == key]).encode()
         for sid in site.staff:
             out[f"data/staff/{sid}.csv"] = report.to_csv([header] + [r for r in rows if r[2] == sid]).encode()
+        for iid in site.inspectors:
+            made = self.index.by_inspector.get(iid, [])
+            out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(site, iid, made)).encode()
         return out
 
     def render_page(self, page: Page, language: str) -> str:

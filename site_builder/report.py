@@ -8,7 +8,7 @@ import unicodedata
 from decimal import Decimal
 from fractions import Fraction
 
-from site_builder.model import Site
+from site_builder.model import DECISIONS, Site
 from site_builder.rules import pick
 from site_builder.score import PeriodScores, StaffPeriod, round_half_up
 
@@ -190,15 +190,32 @@ def calibration_json(site: Site, calibration: list) -> list[dict]:
     return out
 
 
-def trend_rows(periods: dict, summaries: dict, decimals: int) -> list[list[str]]:
-    """data/trend.csv: the center per period."""
-    rows = [["month", "status", "scored", "unscored", "mean", "median", "findings", "commendations"]]
+def trend_rows(site: Site, periods: dict, summaries: dict) -> list[list[str]]:
+    """data/trend.csv: the center per period — the summary's small tables (severities, commendations,
+    appeals, compliance) as columns."""
+    decimals = site.rules.decimals
+    severities = list(site.rules.severities)
+    rows = [["month", "status", "scored", "unscored", "mean", "median", "findings",
+             *(f"severity_{s}" for s in severities), "commendations", "commendation_points",
+             *(f"appeals_{d}" for d in DECISIONS), "missing_checks", "flagged"]]
     for key, p in periods.items():
         s = summaries[key]
         rows.append([key, p.status, str(s.scored), str(s.unscored),
                      "" if s.mean is None else str(shown(s.mean, decimals)),
                      "" if s.median is None else str(shown(s.median, decimals)),
-                     str(sum(s.by_severity.values())), str(s.commendations)])
+                     str(sum(s.by_severity.values())), *(str(s.by_severity.get(v, 0)) for v in severities),
+                     str(s.commendations), str(s.commendation_points), *(str(s.appeals.get(d, 0)) for d in DECISIONS),
+                     ";".join(f"{sid}:{ct}" for sid, ct in s.missing_checks),
+                     ";".join(f"{flag}:{sid}" for flag, ids in s.flagged.items() for sid in ids)])
+    return rows
+
+
+def inspector_rows(site: Site, inspector: str, records: list) -> list[list[str]]:
+    """data/inspectors/ID.csv: the checks an inspector recorded."""
+    rows = [["date", "record", "check_type", "staff", "findings", "commendations"]]
+    for r in records:
+        rows.append([r.date.isoformat(), r.id, r.type, ";".join(r.staff), str(len(r.findings)),
+                     str(len(r.commendations))])
     return rows
 
 
