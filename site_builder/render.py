@@ -147,13 +147,15 @@ class Renderer:
             chunks = [(start, min(start + 256, len(pages))) for start in range(0, len(pages), 256)]
             with multiprocessing.get_context("fork").Pool(jobs, initializer=_die_with_parent,
                                                           initargs=(os.getpid(),)) as pool:
+                done = 0
                 for problems, written in pool.imap(_render_chunk, chunks):
                     if problems:
                         self.diags.extend(problems)
                         pool.terminate()
                         raise RenderError(problems[0])
                     writer.written.update(written)
-                    progress(len(writer.written), len(pages))
+                    done += len(written)
+                    progress(done, len(pages))
         finally:
             _ACTIVE = None
 
