@@ -18,14 +18,14 @@ from site_builder import limits
 _CODE = Path(site_builder.__file__).resolve().parent
 
 
-def _file(path: Path, digest) -> None:
+def _file(path: str, digest) -> None:
     """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
     stage reports it, and reading it here could block or never end."""
     try:
         info = os.lstat(path)
         if not stat.S_ISREG(info.st_mode):
-            digest.update(f"special {stat.S_IFMT(info.st_mode)} {os.readlink(path) if stat.S_ISLNK(info.st_mode) else ''}"
-                          .encode("utf-8", "surrogateescape"))
+            target = os.readlink(path) if stat.S_ISLNK(info.st_mode) else ""
+            digest.update(f"special {stat.S_IFMT(info.st_mode)} {target}".encode("utf-8", "surrogateescape"))
         elif info.st_size > limits.MAX_DATA_FILE_BYTES:
             digest.update(f"oversized {info.st_size} {info.st_mtime_ns}".encode())  # refused by the read stage
         else:
@@ -41,14 +41,16 @@ def _tree(base: Path, digest, label: str) -> None:
         return
     if not base.is_dir():
         digest.update(f"file {label}\n".encode())
-        _file(base, digest)
+        _file(str(base), digest)
         return
-    for directory, subdirs, files in os.walk(base):
+    top = str(base)
+    for directory, subdirs, files in os.walk(top):  # plain strings: pathlib costs more than the hashing
         subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        prefix = directory[len(top) + 1:].replace(os.sep, "/")
         for name in sorted(files):
-            path = Path(directory, name)
-            digest.update(f"file {path.relative_to(base).as_posix()}\n".encode("utf-8", "surrogateescape"))
-            _file(path, digest)
+            rel = f"{prefix}/{name}" if prefix else name
+            digest.update(f"file {rel}\n".encode("utf-8", "surrogateescape"))
+            _file(os.path.join(directory, name), digest)
 
 
 def _git_head(root: Path) -> str:

@@ -155,14 +155,16 @@ def intact(output: Path, files: dict[str, str]) -> bool:
     """The published folder holds exactly the manifest's files, at their sizes (nobody added, removed
     or resized one by hand)."""
     found = 0
-    for directory, _, names in os.walk(output):
+    top = str(output)
+    for directory, _, names in os.walk(top):
+        prefix = directory[len(top) + 1:].replace(os.sep, "/")
+        prefix = prefix + "/" if prefix else ""
         for name in names:
-            path = os.path.join(directory, name)
-            rel = os.path.relpath(path, output).replace(os.sep, "/")
+            rel = prefix + name
             if rel == MARKER:
                 continue
             digest = files.get(rel)
-            if digest is None or os.stat(path).st_size != int(digest.rsplit(":", 1)[-1]):
+            if digest is None or os.stat(os.path.join(directory, name)).st_size != int(digest.rsplit(":", 1)[-1]):
                 return False
             found += 1
     return found == len(files)
