@@ -265,16 +265,21 @@ def as_bool(node: Node, label: str, diags: Diagnostics) -> bool | None:
     return None
 
 
+def texts(node: Mapping, label_of, diags: Diagnostics) -> dict[str, str]:
+    """A mapping of keys to text; entries that are not text are reported (labelled by `label_of(key)`)."""
+    out = {}
+    for key, (_, value) in node.entries.items():
+        text = as_text(value, label_of(key), diags)
+        if text is not None:
+            out[key] = text
+    return out
+
+
 def label_text(node: Node | None, label: str, diags: Diagnostics) -> dict[str, str]:
     """A label: either one text, or a mapping of language code to text."""
     if node is None:
         return {}
     if isinstance(node, Mapping):
-        out = {}
-        for lang, (_, value) in node.entries.items():
-            text = as_text(value, f"{label} ({lang})", diags)
-            if text is not None:
-                out[lang] = text
-        return out
+        return texts(node, lambda lang: f"{label} ({lang})", diags)
     text = as_text(node, label, diags)
     return {"": text} if text is not None else {}

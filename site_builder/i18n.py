@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.fields import as_text
+from site_builder.fields import texts
 from site_builder.read import decode
 from site_builder.yamltree import Mapping, parse_yaml
 
@@ -53,9 +53,4 @@ def load_strings(layouts: Path, root: Path, language: str, diags: Diagnostics) -
     if not isinstance(node, Mapping):
         diags.error(node.pos, "wrong-type", "a UI catalogue is a mapping of `key: text` lines")
         return {}
-    out = {}
-    for key, (_, value) in node.entries.items():
-        text = as_text(value, f"`{key}`", diags)
-        if text is not None:
-            out[key] = text
-    return out
+    return texts(node, lambda key: f"`{key}`", diags)

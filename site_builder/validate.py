@@ -100,14 +100,8 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
         joined, left = f.optional_date("joined"), f.optional_date("left")
         if joined and left and left < joined:
             diags.error(f.pos("left"), "bad-date", f"`left` {left} is before `joined` {joined}")
-        if ("staff", person_id) in first:
-            diags.error(f.pos("id"), "duplicate-id", f"staff id `{person_id}` is listed twice "
-                        f"(lines {first['staff', person_id]} and {f.pos('id').line})", "give each person one entry")
+        if not _first_entry("staff", person_id, f.pos("id"), first, folded, diags):
             continue
-        if _case_twin("staff", person_id, f.pos("id"), folded, diags):
-            continue
-        if person_id is not None:
-            first["staff", person_id] = f.pos("id").line
         if None not in (person_id, name, post):
             staff[person_id] = Staff(person_id, name, post, joined, left)
     for node in top.items("inspectors"):
@@ -121,18 +115,26 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                         f"{did_you_mean(role, rules.roles)}", f"roles: {one_of(rules.roles)}")
             role = None
         emails = tuple(as_text(n, "`git_emails` entry", diags) or "" for n in f.items("git_emails"))
-        if ("inspectors", person_id) in first:
-            diags.error(f.pos("id"), "duplicate-id", f"inspector id `{person_id}` is listed twice "
-                        f"(lines {first['inspectors', person_id]} and {f.pos('id').line})",
-                        "give each person one entry")
+        if not _first_entry("inspectors", person_id, f.pos("id"), first, folded, diags):
             continue
-        if _case_twin("inspectors", person_id, f.pos("id"), folded, diags):
-            continue
-        if person_id is not None:
-            first["inspectors", person_id] = f.pos("id").line
         if None not in (person_id, name, role):
             inspectors[person_id] = Inspector(person_id, name, role, tuple(e.lower() for e in emails))
     return len(diags.errors) == errors
+
+
+def _first_entry(kind: str, person_id: str | None, pos: Pos, first: dict, folded: dict,
+                 diags: Diagnostics) -> bool:
+    """False (reported) when the id is already listed, or differs from a listed one only in letter case."""
+    if (kind, person_id) in first:
+        word = "staff" if kind == "staff" else "inspector"
+        diags.error(pos, "duplicate-id", f"{word} id `{person_id}` is listed twice "
+                    f"(lines {first[kind, person_id]} and {pos.line})", "give each person one entry")
+        return False
+    if _case_twin(kind, person_id, pos, folded, diags):
+        return False
+    if person_id is not None:
+        first[kind, person_id] = pos.line
+    return True
 
 
 def _case_twin(kind: str, person_id: str | None, pos: Pos, folded: dict, diags: Diagnostics) -> bool:
