@@ -32,6 +32,7 @@ class Index:
     by_staff: dict[str, list[Deduction]]
     by_inspector: dict[str, list[Record]]
     staff_periods: dict[str, list[StaffPeriod]]
+    appeals: dict[str, list]  # record id -> its appeals
 
     @property
     def latest(self) -> str | None:
@@ -41,7 +42,7 @@ class Index:
         return [self.deductions[(record.id, f.id)] for f in record.findings]
 
     def appeals_of(self, record: Record) -> list:
-        return [a for (rid, _), a in self.site.appeals.items() if rid == record.id]
+        return self.appeals.get(record.id, [])
 
 
 def build_index(site: Site, periods: dict[str, PeriodScores]) -> Index:
@@ -58,7 +59,10 @@ def build_index(site: Site, periods: dict[str, PeriodScores]) -> Index:
     for p in periods.values():
         for sid, sp in p.staff.items():
             staff_periods[sid].append(sp)
-    return Index(site, periods, deductions, by_staff, by_inspector, staff_periods)
+    appeals: dict[str, list] = defaultdict(list)
+    for (rid, _), appeal in site.appeals.items():
+        appeals[rid].append(appeal)
+    return Index(site, periods, deductions, by_staff, by_inspector, staff_periods, appeals)
 
 
 # Where each kind of page lives, relative to a language's root.

@@ -24,6 +24,11 @@ class Loaded:
     amendments: dict = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
 
     @property
+    def digests(self) -> dict[str, str]:
+        """Path -> content hash of every source that was read."""
+        return {s.path: s.digest for s in self.sources}
+
+    @property
     def ok(self) -> bool:
         return self.site is not None and not self.diagnostics.errors
 

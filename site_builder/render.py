@@ -7,11 +7,11 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import multiprocessing
 import os
 import signal
+from collections import defaultdict
 from pathlib import Path
 
 import jinja2
@@ -20,6 +20,7 @@ from site_builder import pages as urls
 from site_builder import analytics, report
 from site_builder.figures import Figures
 from site_builder.fingerprint import templates_fingerprint
+from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
 from site_builder.i18n import Catalog, load_strings
 from site_builder.markup import MarkdownRenderer
@@ -67,13 +68,14 @@ class Renderer:
         self.audits = loaded.audits
         self.amendments = loaded.amendments
         folders = layout_folders(root)
-        self._digests = {s.path: s.digest for s in loaded.sources}
-        self._base_key = "\n".join([templates_fingerprint(folders), self._digests.get("rules.yaml", ""),
-                                     self._digests.get("content/people.yaml", ""),
-                                     f"history {self.history.complete} {self.history.problem}"])
         self.layouts = folders[0]
         self.env = _environment(tuple(str(f) for f in folders))
         self.index = build_index(site, periods)
+        digests = loaded.digests
+        self.keys = PageKeys([templates_fingerprint(folders), digests.get("rules.yaml", ""),
+                              digests.get("content/people.yaml", ""),
+                              f"history {self.history.complete} {self.history.problem}"],
+                             self.index, digests, self.history, self.audits, self.amendments)
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
@@ -159,41 +161,8 @@ class Renderer:
         finally:
             _ACTIVE = None
 
-    def page_key(self, page: Page, language: str) -> str | None:
-        """A digest of everything a record page or an appraisal page is made from: the source bytes of its
-        records and their appeals, people.yaml, rules.yaml, the code and layouts, the git history and
-        compliance shown, the period's sign-off, the language. None for pages that gather many people or
-        periods; they are always rendered."""
-        parts = [self._base_key, language, page.path]
-        if page.template == "record.html":
-            record = page.context["record"]
-            parts += self._record_parts(record)
-            history = self.history.of(record.path)
-            parts += [c.hash for c in history.commits] if history else ["uncommitted"]
-            parts += [c.hash for c, _ in self.amendments.get(record.id, [])]
-        elif page.template == "appraisal.html":
-            key = page.context["period"]
-            sp = self.index.periods[key].staff[page.context["staff_id"]]
-            parts += [repr(sp.period), repr(sp.flags)]
-            for record in sp.records:
-                parts += self._record_parts(record)
-            sign_off = self.site.sign_offs.get(key)
-            if sign_off:
-                committed = self.history.of(sign_off.path)
-                parts += [self._digests.get(sign_off.path, ""), committed.first.hash if committed else "uncommitted"]
-        else:
-            return None
-        return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-    def _record_parts(self, record) -> list[str]:
-        """A record's own inputs: its source, its appeals' sources, its compliance flags."""
-        audit = self.audits.get(record.id)
-        return [record.path, self._digests.get(record.path, ""),
-                *sorted(self._digests.get(a.path, "") for a in self.index.appeals_of(record)),
-                repr(audit.flags) + repr(audit.imported) if audit else ""]
-
     def _reused(self, page: Page, language: str, writer: Writer) -> bool:
-        key = self.page_key(page, language)
+        key = self.keys.key(page, language)
         if key is None:
             return False
         if writer.reuse(page.path, key):
@@ -203,8 +172,8 @@ class Renderer:
 
     def data_files(self) -> dict[str, bytes]:
         site, periods = self.site, self.index.periods
-        scores = json.dumps(report.scores_json(site, periods), ensure_ascii=False, indent=2) + "\n"
-        calibration = json.dumps(report.calibration_json(site, self.calibration), ensure_ascii=False, indent=2)
+        scores = report.to_json(report.scores_json(site, periods), expand=3) + "\n"
+        calibration = report.to_json(report.calibration_json(site, self.calibration), expand=1)
         score_rows = report.scores_rows(site, periods)
         out = {
             "data/scores.json": scores.encode("utf-8"),
@@ -217,11 +186,15 @@ class Renderer:
         out["data/appeals.csv"] = report.to_csv(report.appeals_rows(site, self.index.deductions)).encode("utf-8")
         for key, summary in self.summaries.items():
             out[f"data/periods/{key}-items.csv"] = report.to_csv(report.item_rows(site, summary)).encode("utf-8")
-        header, rows = score_rows[0], score_rows[1:]
+        header = score_rows[0]
+        by_period, by_staff = defaultdict(list), defaultdict(list)
+        for row in score_rows[1:]:
+            by_period[row[0]].append(row)
+            by_staff[row[2]].append(row)
         for key in periods:  # each table on the site as CSV: a period's table, a person's results
-            out[f"data/periods/{key}.csv"] = report.to_csv([header] + [r for r in rows if r[0] == key]).encode()
+            out[f"data/periods/{key}.csv"] = report.to_csv([header] + by_period[key]).encode()
         for sid in site.staff:
-            out[f"data/staff/{sid}.csv"] = report.to_csv([header] + [r for r in rows if r[2] == sid]).encode()
+            out[f"data/staff/{sid}.csv"] = report.to_csv([header] + by_staff[sid]).encode()
         for iid in site.inspectors:
             made = self.index.by_inspector.get(iid, [])
             out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(site, iid, made)).encode()

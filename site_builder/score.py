@@ -7,7 +7,6 @@ Arithmetic is exact: points are Decimals as written, the weighted mean is a Frac
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -113,9 +112,11 @@ def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """四舍五入 to `decimals` places, exactly: 91.25 → 91.3, 2/3 → 0.7, never banker's rounding."""
     if isinstance(value, Decimal):  # points as written: Decimal's own half-up rounding is exact
         return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    exact = Fraction(value) * 10 ** decimals
-    magnitude = math.floor(abs(exact) + Fraction(1, 2))
-    return Decimal(magnitude if exact >= 0 else -magnitude).scaleb(-decimals)
+    numerator, denominator = value.numerator * 10 ** decimals, value.denominator  # integers: exact and fast
+    magnitude, remainder = divmod(abs(numerator), denominator)
+    if 2 * remainder >= denominator:
+        magnitude += 1
+    return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
 
 
 def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:

@@ -1,0 +1,85 @@
+"""Dependency tracking: for each page, one digest of everything it is made from.
+
+A page whose key equals the one recorded for it by the last build is linked from that build instead of
+rendered (publish.Writer.reuse). Keys are made of content hashes and of what the score stage derived from
+them, never of modification times. Pages that gather the whole site (summary, calibration, feed, rules,
+data readme) have no key and are always rendered; they are few.
+
+Every key starts from the base: the builder's code and layouts, rules.yaml, people.yaml, the list of
+periods (navigation and pagers show it), how complete the git history is, and the language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+from site_builder.pages import Index, Page
+from site_builder.periods import period_of
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+class PageKeys:
+    def __init__(self, base: list[str], index: Index, digests: dict[str, str], history, audits: dict,
+                 amendments: dict):
+        self.index = index
+        site = index.site
+        self._digests = digests
+        self._base = _digest(base + list(index.periods))
+        self._history = history
+        appeals = defaultdict(list)
+        for (rid, _), appeal in site.appeals.items():
+            appeals[rid].append(digests.get(appeal.path, ""))
+        # a record's own inputs: its source, its appeals' sources, its compliance, its git history
+        self.records = {}
+        for rid, record in site.records.items():
+            audit = audits.get(rid)
+            file_history = history.of(record.path)
+            self.records[rid] = _digest([
+                record.path, digests.get(record.path, ""), *appeals.get(rid, ()),
+                repr(audit.flags) + repr(audit.imported) if audit else "",
+                *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
+                *(c.hash for c, _ in amendments.get(rid, []))])
+        self._by_period = defaultdict(list)
+        cutoff = site.rules.cutoff_day
+        for rid, record in site.records.items():
+            self._by_period[period_of(record.date, cutoff).key].append(self.records[rid])
+
+    def key(self, page: Page, language: str) -> str | None:
+        make = getattr(self, "_" + page.template.partition(".")[0], None)
+        if make is None:
+            return None
+        return _digest([self._base, language, page.path, *make(**page.context)])
+
+    def _status(self, key: str) -> list[str]:
+        """A period's status and its sign-off (source and the commit that added it)."""
+        sign_off = self.index.site.sign_offs.get(key)
+        if sign_off is None:
+            return [self.index.periods[key].status]
+        committed = self._history.of(sign_off.path)
+        return [self.index.periods[key].status, self._digests.get(sign_off.path, ""),
+                committed.first.hash if committed else "uncommitted"]
+
+    def _record(self, record) -> list[str]:
+        return [self.records[record.id]]
+
+    def _appraisal(self, staff_id: str, period: str) -> list[str]:
+        sp = self.index.periods[period].staff[staff_id]
+        return [repr(sp.period), repr(sp.flags), *self._status(period), *(self.records[r.id] for r in sp.records)]
+
+    def _staff(self, staff_id: str) -> list[str]:
+        parts = []
+        for sp in self.index.staff_periods.get(staff_id, []):
+            parts += [repr(sp.period), repr(sp.flags), self.index.periods[sp.period.key].status,
+                      *(self.records[r.id] for r in sp.records)]
+        parts += (self.records[d.record.id] for d in self.index.by_staff.get(staff_id, []))
+        return parts
+
+    def _inspector(self, inspector_id: str) -> list[str]:
+        return [self.records[r.id] for r in self.index.by_inspector.get(inspector_id, [])]
+
+    def _period(self, period: str) -> list[str]:
+        return [*self._status(period), *self._by_period.get(period, [])]
