@@ -7,7 +7,6 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import ctypes
-import json
 import multiprocessing
 import os
 import signal
