@@ -29,7 +29,7 @@ class _Failed(Exception):
 
 
 def _prepare(root: Path) -> tuple[Loaded, Renderer | None]:
-    loaded = load(root)
+    loaded = load(root, cache=True)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need

@@ -114,7 +114,7 @@ def cmd_check(root: Path, args) -> int:
         except StagedError as exc:
             raise UsageError(str(exc)) from None
     else:
-        loaded = load(root)
+        loaded = load(root, cache=True)
     diags = loaded.diagnostics
     given = _selected_paths(root, args.paths)
     # every file depends on these two, so their errors always count
@@ -127,7 +127,7 @@ def cmd_check(root: Path, args) -> int:
     else:
         for diagnostic in errors + warnings:
             print(diagnostic.text())
-        files = len(loaded.sources) if given is None else sum(_wanted(s.path, given) for s in loaded.sources)
+        files = len(loaded.files) if given is None else sum(_wanted(path, given) for path in loaded.files)
         print(f"checked {files} file{'s' * (files != 1)}: {len(errors)} error{'s' * (len(errors) != 1)}, "
               f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
     return EXIT_CONTENT if errors else EXIT_OK
@@ -161,7 +161,7 @@ def cmd_scores(root: Path, args) -> int:
 
     if args.month and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         raise UsageError(f"--month {args.month}: write the month as YYYY-MM, like 2026-11")
-    loaded = load(root)
+    loaded = load(root, cache=True)
     if not loaded.ok:
         _print_diagnostics(loaded.diagnostics, sys.stderr)
         print("site-builder: the content has errors; fix them and run again (see `site-builder check`)",
@@ -241,7 +241,7 @@ def cmd_new(root: Path, args) -> int:
         day = date.fromisoformat(args.date) if args.date else date.today()
     except ValueError:
         raise UsageError(f"--date {args.date}: write a real date as YYYY-MM-DD") from None
-    loaded = load(root)
+    loaded = load(root, cache=True)
     site = loaded.site
     if site is None:
         _print_diagnostics(loaded.diagnostics, sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,6 +38,7 @@ def period(year: int, month: int, cutoff_day: int | None) -> Period:
     return Period(f"{year:04d}-{month:02d}", start, _month_end(year, month, cutoff_day))
 
 
+@lru_cache(maxsize=4096)
 def period_of(day: date, cutoff_day: int | None) -> Period:
     """The period whose cutoff ends it: with cutoff 25, 2026-10-26 … 2026-11-25 is 2026-11."""
     if cutoff_day is not None and day.day > cutoff_day:

@@ -93,7 +93,7 @@ class Writer:
         self.previous_keys = previous_keys or {}  # path -> key of everything the published page was made from
         self.written: dict[str, str] = {}
         self.keys: dict[str, str] = {}
-        self._folders: set[Path] = set()
+        self._folders: set[str] = set()
         self._owner = os.getpid()
 
     def reuse(self, rel: str, key: str) -> bool:
@@ -101,29 +101,32 @@ class Writer:
         digest = self.previous.get(rel)
         if digest is None or self.previous_keys.get(rel) != key:
             return False
-        target = self.staging / rel
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
+        self._folder_of(rel)
+        source = os.path.join(self.published, rel)  # plain strings: this runs for every unchanged page
         try:
-            if (self.published / rel).stat().st_size != int(digest.rsplit(":", 1)[-1]):
+            if os.stat(source).st_size != int(digest.rsplit(":", 1)[-1]):
                 return False  # edited by hand since: render it again
-            os.link(self.published / rel, target)
+            os.link(source, os.path.join(self.staging, rel))
         except OSError:
             return False
         self.written[rel] = digest
         self.keys[rel] = key
         return True
 
+    def _folder_of(self, rel: str) -> None:
+        """Create the staging folder `rel` goes in, once."""
+        folder = rel.rpartition("/")[0]
+        if folder not in self._folders:
+            os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
+            self._folders.add(folder)
+
     def write(self, rel: str, data: bytes) -> None:
         if os.getpid() != self._owner and os.getppid() != self._owner:
             # a render worker whose build was killed: writing on would refill a folder the next build removes
             raise PublishError("the build this process rendered for has stopped")
         digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+        self._folder_of(rel)
         target = self.staging / rel
-        if target.parent not in self._folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(target.parent)
         if self.previous.get(rel) == digest:
             source = self.published / rel
             try:

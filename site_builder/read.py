@@ -138,7 +138,7 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
         diags.error(Pos(path, 1, 1), "file-too-large", f"the file is larger than {cap // 1024} KiB",
                     "split it, or move attachments out of the content folder")
         return unreadable
-    digest = hashlib.sha256(data).hexdigest()
+    digest = content_digest(data)
     text = decode(data, path, diags)
     if text is None:
         return unreadable
@@ -175,6 +175,27 @@ def shown(path: str) -> str:
     return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
+def _name_problem(part: str) -> str:
+    """What is wrong with one file or folder name, or ''."""
+    if part.isascii():  # the usual case, checked without looking at each character
+        if not part.isprintable():
+            return "contains a control character"
+    elif any(unicodedata.category(ch) == "Cs" for ch in part):  # os.walk's stand-ins for undecodable bytes
+        return "is not valid UTF-8"
+    elif any(unicodedata.category(ch) == "Cc" for ch in part):
+        return "contains a control character"
+    stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
+    if part != part.rstrip(". ") or part != part.lstrip(" "):
+        return "starts or ends with a space or ends with a dot"
+    if stem in _RESERVED:
+        return f"uses the reserved device name `{stem.upper()}`"
+    if any(ch in part for ch in '<>:"\\|?*'):
+        return "contains one of < > : \" \\ | ? *"
+    if len(os.fsencode(part)) > limits.MAX_NAME_BYTES:
+        return f"is longer than {limits.MAX_NAME_BYTES} bytes ({limits.MAX_NAME_BYTES // 3} Chinese characters)"
+    return ""
+
+
 def _check_name(rel: str, diags: Diagnostics) -> bool:
     """Refuse file names that cannot become portable, unambiguous URLs."""
     if len(os.fsencode(rel)) > limits.MAX_PATH_BYTES:
@@ -182,20 +203,7 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
                     "use fewer or shorter folder names")
         return False
     for part in rel.split("/"):
-        stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
-        problem = ""
-        if any(unicodedata.category(ch) == "Cs" for ch in part):  # os.walk's stand-ins for undecodable bytes
-            problem = "is not valid UTF-8"
-        elif any(unicodedata.category(ch) == "Cc" for ch in part):
-            problem = "contains a control character"
-        elif part != part.rstrip(". ") or part != part.lstrip(" "):
-            problem = "starts or ends with a space or ends with a dot"
-        elif stem in _RESERVED:
-            problem = f"uses the reserved device name `{stem.upper()}`"
-        elif any(ch in part for ch in '<>:"\\|?*'):
-            problem = "contains one of < > : \" \\ | ? *"
-        elif len(os.fsencode(part)) > limits.MAX_NAME_BYTES:
-            problem = f"is longer than {limits.MAX_NAME_BYTES} bytes ({limits.MAX_NAME_BYTES // 3} Chinese characters)"
+        problem = _name_problem(part)
         if problem:
             diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
                         "rename the file with letters, digits, `-` and `_`")
@@ -223,16 +231,17 @@ def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
                     diags.error(Pos(shown(rel)), "symlink", "linked folders are not followed",
                                 "move the files into the content folder itself")
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
+            prefix = Path(directory).relative_to(root).as_posix() + "/"
             for name in sorted(files):
                 if _EDITOR_TEMP.search(name):
                     continue
-                full = Path(directory, name)
-                rel = full.relative_to(root).as_posix()
+                full = os.path.join(directory, name)
+                rel = prefix + name
                 if not name.endswith(".md"):
                     diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",
                                   "rename it to end in `.md` if it is a record")
                     continue
-                if full.is_symlink() and not _inside(full, base):
+                if os.path.islink(full) and not _inside(Path(full), base):
                     diags.error(Pos(shown(rel)), "symlink", "the file links outside the content folder",
                                 "copy the file in instead of linking to it")
                     continue
@@ -260,6 +269,15 @@ def _inside(path: Path, base: Path) -> bool:
 
 def read_site(root: Path, diags: Diagnostics) -> list[Source]:
     """Every source of the site root: rules.yaml, people.yaml, then records, appeals and sign-offs."""
+    sources = read_context(root, diags)
+    for path, kind, doc_id in discover(root, diags):
+        with processing(path):
+            sources.append(read_source(root, path, kind, doc_id, diags))
+    return sources
+
+
+def read_context(root: Path, diags: Diagnostics) -> list[Source]:
+    """rules.yaml and people.yaml, which every document is validated against."""
     sources = []
     for path, kind in ((RULES_FILE, "rules"), (PEOPLE_FILE, "people")):
         if (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
@@ -271,7 +289,8 @@ def read_site(root: Path, diags: Diagnostics) -> list[Source]:
         else:
             diags.error(Pos(path), "missing-file", f"`{path}` does not exist",
                         "run site-builder in a site root, or pass --root DIR")
-    for path, kind, doc_id in discover(root, diags):
-        with processing(path):
-            sources.append(read_source(root, path, kind, doc_id, diags))
     return sources
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -19,6 +19,7 @@ from site_builder import pages as urls
 from site_builder import analytics, report
 from site_builder.figures import Figures
 from site_builder.fingerprint import templates_fingerprint
+from site_builder.cache import cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
 from site_builder.i18n import Catalog, load_strings
@@ -39,7 +40,13 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     """One Jinja environment per set of layout folders, kept for the process: `serve` then compiles a
     template once, and Jinja recompiles it when its file changes."""
     if folders not in _ENVIRONMENTS:
-        _ENVIRONMENTS[folders] = jinja2.Environment(
+        compiled = cache_root() / "templates"  # compiled once per template source, shared by builds
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(compiled))
+        except OSError:
+            bytecode = None
+        _ENVIRONMENTS[folders] = jinja2.Environment(bytecode_cache=bytecode,
             loader=jinja2.FileSystemLoader(list(folders)), autoescape=True, undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=True)
     return _ENVIRONMENTS[folders]

@@ -6,6 +6,7 @@ point at it (an appeal on a broken record) are not blamed for it a second time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -20,41 +21,65 @@ from site_builder import limits
 
 
 
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every document is validated against: rules.yaml and the roster of people.yaml."""
+
+    rules: Rules
+    staff: dict  # id -> Staff, in people.yaml order
+    inspectors: dict  # id -> Inspector
+
+
 def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
-    """The whole site, or None when rules.yaml or people.yaml cannot be used (documents are still checked
-    as far as they can be without them)."""
-    by_kind: dict[str, list[Source]] = {"rules": [], "people": [], "record": [], "appeal": [], "month": []}
+    """The whole site, or None when rules.yaml or people.yaml cannot be used."""
+    context = validate_context(sources, diags)
+    if context is None:
+        return None
+    records, broken = {}, set()
     for source in sources:
-        by_kind[source.kind].append(source)
+        if source.kind == "record":
+            record = validate_record_source(source, context, diags)
+            if record is None:
+                broken.add(source.doc_id)
+            else:
+                records[record.id] = record
+    return validate_documents(context, records, broken, sources, diags)
+
+
+def validate_context(sources: list[Source], diags: Diagnostics) -> Context | None:
+    """rules.yaml and people.yaml among `sources`, or None when either cannot be used."""
     rules = None
-    for source in by_kind["rules"]:
-        if source.readable:
+    for source in sources:
+        if source.kind == "rules" and source.readable:
             with processing(source.path):
                 rules = load_rules(source.meta, source.path, diags)
     if rules is None:
         return None
     staff, inspectors = {}, {}
     people_ok = False
-    for source in by_kind["people"]:
-        if source.readable:
+    for source in sources:
+        if source.kind == "people" and source.readable:
             with processing(source.path):
                 people_ok = validate_people(source, rules, diags, staff, inspectors)
-    if not people_ok:
+    return Context(rules, staff, inspectors) if people_ok else None
+
+
+def validate_record_source(source: Source, context: Context, diags: Diagnostics) -> Record | None:
+    """One record file on its own (everything that needs only it and the context)."""
+    if not source.readable:
         return None
+    with processing(source.path):
+        return validate_record(source, context.rules, context.staff, context.inspectors, diags)
 
-    records: dict[str, Record] = {}
-    broken_records: set[str] = set()
-    for source in by_kind["record"]:
-        with processing(source.path):
-            record = validate_record(source, rules, staff, inspectors, diags) if source.readable else None
-        if record is None:
-            broken_records.add(source.doc_id)
-        else:
-            records[record.id] = record
 
+def validate_documents(context: Context, records: dict[str, Record], broken_records: set[str],
+                       sources: list[Source], diags: Diagnostics) -> Site:
+    """The Site from validated records and the appeal and sign-off sources, which refer to records and
+    periods (an appeal on a broken record is not blamed for it a second time)."""
+    rules, inspectors = context.rules, context.inspectors
     appeals: dict[tuple[str, str], Appeal] = {}
-    for source in by_kind["appeal"]:
-        if source.readable:
+    for source in sources:
+        if source.kind == "appeal" and source.readable:
             with processing(source.path):
                 appeal = validate_appeal(source, rules, records, broken_records, inspectors, diags)
             if appeal is None:
@@ -69,14 +94,14 @@ def validate_site(sources: list[Source], diags: Diagnostics) -> Site | None:
             appeals[key] = appeal
 
     sign_offs: dict[str, SignOff] = {}
-    for source in by_kind["month"]:
-        if source.readable:
+    for source in sources:
+        if source.kind == "month" and source.readable:
             with processing(source.path):
                 sign_off = validate_sign_off(source, rules, inspectors, diags)
             if sign_off is not None:
                 sign_offs[sign_off.month] = sign_off
 
-    return Site(rules, staff, inspectors, dict(sorted(records.items())), dict(sorted(appeals.items())),
+    return Site(rules, context.staff, inspectors, dict(sorted(records.items())), dict(sorted(appeals.items())),
                 dict(sorted(sign_offs.items())))
 
 

@@ -30,6 +30,21 @@ inspectors:
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _build_cache(tmp_path_factory):
+    """Every test's build cache lives in its own temporary folder, never in the user's ~/.cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("build-cache")
+    before = os.environ.get("SITE_BUILDER_CACHE")
+    os.environ["SITE_BUILDER_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["SITE_BUILDER_CACHE"]
+    else:
+        os.environ["SITE_BUILDER_CACHE"] = before
+
+
 def record(type_: str = "supervisor_monthly", date: str = "2026-11-12", inspector: str = "I01",
            staff="S001", findings: str = "", commendations: str = "", body: str = "检查记录。") -> str:
     """A record file; `findings`/`commendations` are YAML list blocks (indented or not)."""

@@ -1,0 +1,158 @@
+"""The build cache: records already read and validated, kept between builds so that an unchanged record
+is not read, parsed or validated again.
+
+An entry is keyed by the file's path and content hash and holds the validated record (None when it
+failed) with the diagnostics its file produced. A cache file counts only when it was written by this
+exact builder (a fingerprint of its code) for the same rules.yaml and people.yaml, the context every record
+is validated against. To know a file's content hash without reading it, an entry keeps the file's stat
+signature (size, modification and change times, inode), as git's index does; a signature taken less than
+two seconds before the cache was written is not kept, since a file changed again within the same clock
+tick would look unchanged.
+
+The cache is only ever a shortcut: a damaged or foreign cache file is discarded with a warning and its
+records are read again. It lives outside the site (`$SITE_BUILDER_CACHE`, else `$XDG_CACHE_HOME` or
+`~/.cache`, then `site-builder/<hash of the site's path>/`), so nothing committed to a site can plant one:
+entries are pickles, which only the builder itself may write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import site_builder
+from site_builder.diagnostics import Diagnostics, Pos
+
+SHARDS = 64  # a one-record edit rewrites one shard: ~1/64 of the entries
+_CODE = Path(site_builder.__file__).resolve().parent
+_RACY_NS = 2_000_000_000
+
+
+def code_fingerprint() -> str:
+    """site-builder's version and the bytes of its code."""
+    digest = hashlib.blake2b(f"site-builder {site_builder.__version__}".encode(), digest_size=16)
+    for path in sorted(_CODE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("SITE_BUILDER_CACHE")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "site-builder"
+
+
+def signature(info: os.stat_result) -> tuple | None:
+    """What tells a file's bytes unchanged without reading them; None for anything but a regular file."""
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+class RecordCache:
+    """Validated records by path, for one site root and one validation context."""
+
+    def __init__(self, root: Path, context: str, folder: Path | None = None):
+        site_key = hashlib.blake2b(os.fsencode(root.resolve()), digest_size=8).hexdigest()
+        self.folder = (folder or cache_root()) / site_key
+        self.header = ("site-builder record cache", code_fingerprint(), context)
+        self._shards: list[dict | None] = [None] * SHARDS  # loaded lazily: path -> (signature, entry)
+        self._dirty: set[int] = set()
+        self.problems: list[tuple[str, str]] = []  # (cache file, why it was discarded)
+
+    @staticmethod
+    def _shard(path: str) -> int:
+        return zlib.crc32(path.encode("utf-8", "surrogateescape")) % SHARDS
+
+    def _load(self, n: int) -> dict:
+        shard = self._shards[n]
+        if shard is None:
+            shard = {}
+            file = self.folder / f"records-{n:02d}.pickle"
+            try:
+                with open(file, "rb") as handle:
+                    header, entries = pickle.load(handle)
+                if header == self.header and isinstance(entries, dict):
+                    shard = entries
+                else:
+                    if header[:2] != self.header[:2]:  # another builder (a changed context is expected)
+                        self.problems.append((file.name, "written by another version of site-builder"))
+                    self._dirty.add(n)
+            except FileNotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - any damage at all: the cache is not trusted
+                self.problems.append((file.name, "damaged"))
+                self._dirty.add(n)
+            self._shards[n] = shard
+        return shard
+
+    def lookup(self, path: str, sig: tuple, read_digest) -> tuple | None:
+        """The cached entry (content hash, record, diagnostics) for the file at `path` if its bytes are
+        those cached, else None. `read_digest()` hashes the file; it is called only when the signature
+        does not settle it."""
+        cached = self._load(self._shard(path)).get(path)
+        if cached is None:
+            return None
+        cached_sig, entry = cached
+        if cached_sig == sig:
+            return entry
+        try:
+            same = read_digest() == entry[0]  # touched, checked out again, copied: same bytes
+        except OSError:
+            return None
+        if same:
+            self.store(path, sig, entry)
+            return entry
+        return None
+
+    def store(self, path: str, sig: tuple | None, entry: tuple) -> None:
+        n = self._shard(path)
+        self._load(n)[path] = (sig, entry)
+        self._dirty.add(n)
+
+    def keep_only(self, paths: set[str]) -> None:
+        """Forget files that are gone."""
+        for n in range(SHARDS):
+            shard = self._load(n)
+            gone = [p for p in shard if p not in paths]
+            for path in gone:
+                del shard[path]
+            if gone:
+                self._dirty.add(n)
+
+    def save(self) -> None:
+        """Write the shards that changed, each atomically (two builds at once each write whole files)."""
+        if not self._dirty:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            racy_from = time.time_ns() - _RACY_NS
+            for n in sorted(self._dirty):
+                entries = {path: (sig if sig is None or max(sig[1], sig[2]) < racy_from else None, entry)
+                           for path, (sig, entry) in self._shards[n].items()}
+                handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".records-")
+                with os.fdopen(handle, "wb") as out:
+                    pickle.dump((self.header, entries), out, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temp, self.folder / f"records-{n:02d}.pickle")
+        except OSError:
+            pass  # a read-only or full disk: the next build reads the records again
+        self._dirty.clear()
+
+    def report(self, diags: Diagnostics) -> None:
+        """One warning for the cache files that were discarded, by reason."""
+        reasons: dict[str, list[str]] = {}
+        for name, reason in sorted(self.problems):
+            reasons.setdefault(reason, []).append(name)
+        for reason, names in sorted(reasons.items()):
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            diags.warning(Pos("."), "cache-discarded",
+                          f"{len(names)} build cache file{'s' * (len(names) != 1)} in {self.folder} "
+                          f"{'were' if len(names) != 1 else 'was'} {reason} and discarded ({shown})",
+                          "nothing to do: those records are read again and the cache is rewritten")
