@@ -28,8 +28,8 @@ class _Failed(Exception):
     """Errors were found while rendering: publish nothing."""
 
 
-def _prepare(root: Path) -> tuple[Loaded, Renderer | None]:
-    loaded = load(root, cache=True)
+def _prepare(root: Path, cache: bool = True) -> tuple[Loaded, Renderer | None]:
+    loaded = load(root, cache=cache)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
@@ -49,12 +49,15 @@ def render_site(root: Path) -> BuildResult:
     return BuildResult(loaded.diagnostics, None if loaded.diagnostics.errors else files)
 
 
-def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None) -> BuildResult:
+def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None,
+          cache: bool = True) -> BuildResult:
     """Render straight into a staging folder beside `output` (in `jobs` processes) and swap it in.
 
-    When nothing the output depends on has changed since it was published, nothing is done at all."""
+    When nothing the output depends on has changed since it was published, nothing is done at all.
+    Without `cache`, every record is read again and every page rendered (files whose bytes are unchanged
+    are still linked from the last build)."""
     inputs = inputs_fingerprint(root, layout_folders(root))
-    if output.exists():
+    if output.exists() and cache:
         with output_lock(output):
             recover(output)  # what a build killed after its swap left beside the output
             published = read_manifest(output)
@@ -62,16 +65,16 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 return BuildResult(Diagnostics(), published["files"], unchanged=True)
     else:
         published = {}
-    loaded, renderer = _prepare(root)
+    loaded, renderer = _prepare(root, cache)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
-    if not published and (output / MARKER).exists():
+    if cache and not published and (output / MARKER).exists():
         loaded.diagnostics.warning(Pos(f"{output.name}/{MARKER}"), "damaged-manifest",
                                    f"the manifest of {output.name}/ is damaged or from another version, "
                                    "so no file of the last build is reused",
                                    "nothing to do: this build rewrites every file")
     try:
-        with publishing(output, inputs) as writer:
+        with publishing(output, inputs, reuse=cache) as writer:
             renderer.write_all(writer, jobs or os.cpu_count() or 1, progress)
             if loaded.diagnostics.errors:
                 raise _Failed

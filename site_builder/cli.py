@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, help="output folder (default: _site in the site root)")
     build.add_argument("--jobs", type=int, help="processes rendering pages (default: one per core)")
     build.add_argument("--quiet", action="store_true", help="no progress bar and no summary line (for CI)")
+    build.add_argument("--no-cache", action="store_true",
+                       help="read, validate and render everything again (use neither the build cache nor the last build)")
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site, rebuilding as you edit")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
@@ -212,7 +214,8 @@ def cmd_build(root: Path, args) -> int:
     try:
         if args.jobs is not None and args.jobs < 1:
             raise UsageError("--jobs must be 1 or more")
-        result = build(root, output, args.jobs, _progress_bar(enabled=not args.quiet and sys.stderr.isatty()))
+        result = build(root, output, args.jobs, _progress_bar(enabled=not args.quiet and sys.stderr.isatty()),
+                       cache=not args.no_cache)
     except PublishError as exc:
         raise UsageError(str(exc)) from None
     _print_diagnostics(result.diagnostics, sys.stderr)

@@ -174,9 +174,10 @@ def intact(output: Path, files: dict[str, str]) -> bool:
 
 
 @contextmanager
-def publishing(output: Path, inputs: str = ""):
+def publishing(output: Path, inputs: str = "", reuse: bool = True):
     """Yield a Writer into a fresh staging folder; when the block completes, the staging folder replaces
-    `output` in one atomic swap. On any exception nothing is published and `output` stays as it was."""
+    `output` in one atomic swap. On any exception nothing is published and `output` stays as it was.
+    Without `reuse`, no page is taken from the last build by its dependency key."""
     check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
         recover(output)
@@ -185,7 +186,7 @@ def publishing(output: Path, inputs: str = ""):
         staging.mkdir()
         try:
             previous = read_manifest(output)
-            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}))
+            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}) if reuse else {})
             yield writer
             manifest = {"generator": GENERATOR, "inputs": inputs, "files": dict(sorted(writer.written.items())),
                         "keys": dict(sorted(writer.keys.items()))}

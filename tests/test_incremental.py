@@ -3,6 +3,8 @@ clean build after any sequence of edits, and a damaged manifest is never trusted
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -15,9 +17,15 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def build(site: SiteDir, output: Path) -> None:
-    result = site.run("build", "--output", str(output), "--jobs", "1")
+def build(site: SiteDir, output: Path, *options: str) -> None:
+    result = site.run("build", "--output", str(output), "--jobs", "1", *options)
     assert result.code in (0, 1), result.err
+
+
+def cache_folder(site: SiteDir) -> Path:
+    from site_builder.cache import RecordCache
+
+    return RecordCache(site.root, "").folder
 
 
 def equal_to_clean_build(site: SiteDir, tmp: Path) -> None:
@@ -25,14 +33,14 @@ def equal_to_clean_build(site: SiteDir, tmp: Path) -> None:
     build(site, incremental)
     clean = tmp / "clean"
     shutil.rmtree(clean, ignore_errors=True)
-    build(site, clean)
+    build(site, clean, "--no-cache")
     if clean.exists():
         assert tree(incremental) == tree(clean)
 
 
 EDITS = st.lists(st.tuples(
     st.sampled_from(["add", "change", "delete", "rename", "people", "rules", "layout", "corrupt", "break",
-                     "appeal", "unappeal", "body", "signoff", "unsignoff"]),
+                     "appeal", "unappeal", "body", "signoff", "unsignoff", "same-size", "cache"]),
     st.integers(0, 5), st.sampled_from([1, 1.5, 2])), min_size=1, max_size=6)
 
 
@@ -72,6 +80,20 @@ def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_fac
             manifest = site.root / "_site" / ".site-builder"
             if manifest.exists():
                 manifest.write_text("{not json" if n % 2 else '{"generator": "site-builder 0.0", "files": {}}')
+        elif action == "same-size":  # new bytes, same size, old modification time: the hash must tell
+            text = target.read_text(encoding="utf-8")
+            times = target.stat()
+            swapped = text.replace("points: 1\n", "points: 2\n") if "points: 1\n" in text \
+                else text.replace("points: 2\n", "points: 1\n")
+            target.write_text(swapped, encoding="utf-8")
+            os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
+        elif action == "cache":  # a damaged, foreign or truncated build cache file is never trusted
+            files = sorted(cache_folder(site).glob("records-*.pickle"))
+            if files:
+                victim = files[n % len(files)]
+                damage = [b"", b"\x80\x05garbage", victim.read_bytes()[:-7],
+                          pickle.dumps((("site-builder record cache", "another version", ""), {}))]
+                victim.write_bytes(damage[n % 4])
         elif action == "appeal":  # an appeal on the first finding of a record: its page changes, others not
             rid = target.relative_to(records).with_suffix("").as_posix()
             if "findings:" in target.read_text(encoding="utf-8"):
@@ -153,3 +175,39 @@ def test_after_editing_one_record_only_its_own_record_pages_are_rendered(make_si
     monkeypatch.setattr(Renderer, "render_page", original)
     assert site.run("build", "--output", str(clean)).code == 0
     assert tree(clean) == tree(site.root / "_site")
+
+
+def test_an_unchanged_record_is_not_read_again(make_site, monkeypatch):
+    import site_builder.pipeline as pipeline
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(4)})
+    assert site.run("build").code == 0
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("a", 1)))
+    read = []
+    original = pipeline.read_source
+    monkeypatch.setattr(pipeline, "read_source", lambda root, path, *rest: read.append(path) or original(root, path, *rest))
+    assert site.run("build").code == 0
+    assert read == ["content/records/r2.md"]
+    assert "<td class=\"num\">1.0</td>" in (site.root / "_site" / "records" / "r2.html").read_text(encoding="utf-8")
+
+
+def test_a_damaged_or_foreign_build_cache_is_discarded_with_a_warning(make_site):
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}", findings=finding("a", 1))
+                      for n in range(3)})
+    assert site.run("build").code == 0
+    files = sorted(cache_folder(site).glob("records-*.pickle"))
+    assert files
+    for file in files:
+        file.write_bytes(file.read_bytes()[:-5])
+    site.write("content/records/r1.md", record(date="2026-11-11", findings=finding("a", 2)))
+    result = site.run("build")
+    assert result.code == 0 and "cache-discarded" in result.err and "damaged" in result.err
+    assert "<td class=\"num\">2.0</td>" in (site.root / "_site" / "records" / "r1.html").read_text(encoding="utf-8")
+    for file in files:
+        header, entries = pickle.loads(file.read_bytes())
+        file.write_bytes(pickle.dumps(((header[0], "another version", header[2]), entries)))
+    result = site.run("build", "--output", str(site.root / "again"))
+    assert result.code == 0 and "another version of site-builder" in result.err
+    clean = site.root.parent / "clean"
+    assert site.run("build", "--output", str(clean), "--no-cache").code == 0
+    assert tree(clean) == tree(site.root / "again") == tree(site.root / "_site")
