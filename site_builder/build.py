@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_builder.cache import FileDigests
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.pipeline import Loaded, load
 from site_builder.fingerprint import inputs_fingerprint
@@ -18,6 +19,13 @@ class BuildResult:
     diagnostics: Diagnostics
     files: dict | None  # path -> bytes (in memory) or digest (published); None when the build failed
     unchanged: bool = False  # the published site was already up to date
+    pages: int = 0  # HTML pages in the output
+    others: int = 0  # other files in the output
+
+    @classmethod
+    def of(cls, diagnostics: Diagnostics, files: dict) -> "BuildResult":
+        pages = sum(path.endswith(".html") for path in files)
+        return cls(diagnostics, files, pages=pages, others=len(files) - pages)
 
     @property
     def ok(self) -> bool:
@@ -46,7 +54,9 @@ def render_site(root: Path) -> BuildResult:
         files = renderer.render_all()
     except RenderError:
         return BuildResult(loaded.diagnostics, None)
-    return BuildResult(loaded.diagnostics, None if loaded.diagnostics.errors else files)
+    if loaded.diagnostics.errors:
+        return BuildResult(loaded.diagnostics, None)
+    return BuildResult.of(loaded.diagnostics, files)
 
 
 def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None,
@@ -56,13 +66,14 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     When nothing the output depends on has changed since it was published, nothing is done at all.
     Without `cache`, every record is read again and every page rendered (files whose bytes are unchanged
     are still linked from the last build)."""
-    inputs = inputs_fingerprint(root, layout_folders(root))
+    inputs = inputs_fingerprint(root, layout_folders(root), FileDigests(root) if cache else None)
     if output.exists() and cache:
         with output_lock(output):
             recover(output)  # what a build killed after its swap left beside the output
-            published = read_manifest(output)
-            if published.get("inputs") == inputs and intact(output, published["files"]):
-                return BuildResult(Diagnostics(), published["files"], unchanged=True)
+            published = read_manifest(output, head_only=True)
+            if published.get("inputs") == inputs and intact(output):
+                return BuildResult(Diagnostics(), {}, unchanged=True, pages=published.get("pages", 0),
+                                   others=published.get("count", 0) - published.get("pages", 0))
     else:
         published = {}
     loaded, renderer = _prepare(root, cache)
@@ -80,4 +91,4 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 raise _Failed
     except (RenderError, _Failed):
         return BuildResult(loaded.diagnostics, None)
-    return BuildResult(loaded.diagnostics, writer.written)
+    return BuildResult.of(loaded.diagnostics, writer.written)

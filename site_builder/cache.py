@@ -49,6 +49,59 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "site-builder"
 
 
+def site_folder(root: Path) -> Path:
+    """This site's cache folder."""
+    return cache_root() / hashlib.blake2b(os.fsencode(root.resolve()), digest_size=8).hexdigest()
+
+
+def _write_atomically(path: Path, value) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
+    with os.fdopen(handle, "wb") as out:
+        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temp, path)
+
+
+class FileDigests:
+    """path -> (stat signature, content hash) of the files a build depends on, so that a site whose files
+    are unchanged is recognised without reading them (see the module's note on signatures)."""
+
+    _HEADER = "site-builder file digests 1"
+
+    def __init__(self, root: Path):
+        self.file = site_folder(root) / "digests.pickle"
+        self._known: dict = {}
+        self._seen: dict = {}
+        try:
+            with open(self.file, "rb") as handle:
+                header, known = pickle.load(handle)
+            if header == self._HEADER and isinstance(known, dict):
+                self._known = known
+        except Exception:  # noqa: BLE001 - absent or damaged: every file is hashed
+            pass
+
+    def digest(self, path: str, info: os.stat_result, read) -> bytes:
+        """The content hash of the regular file at `path` (its stat `info`); `read()` gives its bytes."""
+        sig = signature(info)
+        known = self._known.get(path)
+        if known is not None and known[0] == sig:
+            digest = known[1]
+        else:
+            digest = hashlib.blake2b(read(), digest_size=16).digest()
+        self._seen[path] = (sig, digest)
+        return digest
+
+    def save(self) -> None:
+        racy_from = time.time_ns() - _RACY_NS
+        kept = {path: entry for path, entry in self._seen.items() if max(entry[0][1], entry[0][2]) < racy_from}
+        if kept == self._known:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.file, (self._HEADER, kept))
+        except OSError:
+            pass
+
+
 def signature(info: os.stat_result) -> tuple | None:
     """What tells a file's bytes unchanged without reading them; None for anything but a regular file."""
     if not stat.S_ISREG(info.st_mode):
@@ -59,9 +112,8 @@ def signature(info: os.stat_result) -> tuple | None:
 class RecordCache:
     """Validated records by path, for one site root and one validation context."""
 
-    def __init__(self, root: Path, context: str, folder: Path | None = None):
-        site_key = hashlib.blake2b(os.fsencode(root.resolve()), digest_size=8).hexdigest()
-        self.folder = (folder or cache_root()) / site_key
+    def __init__(self, root: Path, context: str):
+        self.folder = site_folder(root)
         self.header = ("site-builder record cache", code_fingerprint(), context)
         self._shards: list[dict | None] = [None] * SHARDS  # loaded lazily: path -> (signature, entry)
         self._dirty: set[int] = set()
@@ -137,10 +189,7 @@ class RecordCache:
             for n in sorted(self._dirty):
                 entries = {path: (sig if sig is None or max(sig[1], sig[2]) < racy_from else None, entry)
                            for path, (sig, entry) in self._shards[n].items()}
-                handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".records-")
-                with os.fdopen(handle, "wb") as out:
-                    pickle.dump((self.header, entries), out, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temp, self.folder / f"records-{n:02d}.pickle")
+                _write_atomically(self.folder / f"records-{n:02d}.pickle", (self.header, entries))
         except OSError:
             pass  # a read-only or full disk: the next build reads the records again
         self._dirty.clear()

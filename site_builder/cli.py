@@ -224,13 +224,12 @@ def cmd_build(root: Path, args) -> int:
         print(f"site-builder: {count} error{'s' * (count != 1)}; nothing was written, {output} is unchanged",
               file=sys.stderr)
         return EXIT_CONTENT
-    pages = sum(path.endswith(".html") for path in result.files)
     if args.quiet:
         pass
     elif result.unchanged:
-        print(f"nothing changed since the last build: {output} is up to date ({pages} pages)")
+        print(f"nothing changed since the last build: {output} is up to date ({result.pages} pages)")
     else:
-        print(f"built {pages} pages and {len(result.files) - pages} other files in {output}")
+        print(f"built {result.pages} pages and {result.others} other files in {output}")
     return EXIT_OK
 
 

@@ -1,6 +1,7 @@
 """One digest of everything a build's output depends on, so an unchanged site is not rebuilt.
 
-Content hashes, never modification times: the files under content/ and layouts/, rules.yaml, the
+Content hashes, never modification times alone (a file's hash is reused only while its whole stat
+signature is unchanged, see cache.py): the files under content/ and layouts/, rules.yaml, the
 builder's own code, the git commit the history is read from, and the options that shape the output.
 """
 
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import site_builder
 from site_builder import limits
+from site_builder.cache import FileDigests
 
 _CODE = Path(site_builder.__file__).resolve().parent
 
 
-def _file(path: str, digest) -> None:
+def _file(path: str, digest, known: FileDigests | None = None) -> None:
     """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
     stage reports it, and reading it here could block or never end."""
     try:
@@ -28,20 +30,26 @@ def _file(path: str, digest) -> None:
             digest.update(f"special {stat.S_IFMT(info.st_mode)} {target}".encode("utf-8", "surrogateescape"))
         elif info.st_size > limits.MAX_DATA_FILE_BYTES:
             digest.update(f"oversized {info.st_size} {info.st_mtime_ns}".encode())  # refused by the read stage
+        elif known is not None:
+            digest.update(known.digest(path, info, lambda: _read(path)))
         else:
-            with open(path, "rb") as handle:
-                digest.update(hashlib.blake2b(handle.read(), digest_size=16).digest())
+            digest.update(hashlib.blake2b(_read(path), digest_size=16).digest())
     except OSError:
         digest.update(b"unreadable")
 
 
-def _tree(base: Path, digest, label: str) -> None:
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _tree(base: Path, digest, label: str, known: FileDigests | None = None) -> None:
     if not base.exists():
         digest.update(f"absent {label}\n".encode())
         return
     if not base.is_dir():
         digest.update(f"file {label}\n".encode())
-        _file(str(base), digest)
+        _file(str(base), digest, known)
         return
     top = str(base)
     for directory, subdirs, files in os.walk(top):  # plain strings: pathlib costs more than the hashing
@@ -50,7 +58,7 @@ def _tree(base: Path, digest, label: str) -> None:
         for name in sorted(files):
             rel = f"{prefix}/{name}" if prefix else name
             digest.update(f"file {rel}\n".encode("utf-8", "surrogateescape"))
-            _file(os.path.join(directory, name), digest)
+            _file(os.path.join(directory, name), digest, known)
 
 
 def _git_head(root: Path) -> str:
@@ -71,13 +79,16 @@ def templates_fingerprint(layouts: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def inputs_fingerprint(root: Path, layouts: list[Path]) -> str:
+def inputs_fingerprint(root: Path, layouts: list[Path], known: FileDigests | None = None) -> str:
+    """With `known`, files whose stat signature is unchanged since they were last hashed are not read."""
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"site-builder {site_builder.__version__}\n".encode())
     _tree(_CODE, digest, "code")
-    _tree(root / "rules.yaml", digest, "rules")
-    _tree(root / "content", digest, "content")
+    _tree(root / "rules.yaml", digest, "rules", known)
+    _tree(root / "content", digest, "content", known)
     for n, folder in enumerate(layouts):
-        _tree(folder, digest, f"layouts {n}")
+        _tree(folder, digest, f"layouts {n}", known)
     digest.update(f"git {_git_head(root)}\n".encode())
+    if known is not None:
+        known.save()
     return digest.hexdigest()

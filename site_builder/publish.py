@@ -59,6 +59,8 @@ def recover(output: Path) -> None:
         os.rename(old[-1], output)  # killed between the two renames of the fallback swap
     for path in _leftovers(output, "staging") + _leftovers(output, "old"):
         shutil.rmtree(path, ignore_errors=True)
+    for path in _leftovers(output, "stamps"):
+        path.unlink(missing_ok=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -141,36 +143,51 @@ class Writer:
         self.written[rel] = digest
 
 
-def read_manifest(output: Path) -> dict:
-    """The published site's marker: {"files": {path: digest}, "inputs": fingerprint}; {} when absent or
-    damaged (then nothing is trusted: every file is written anew)."""
+def read_manifest(output: Path, head_only: bool = False) -> dict:
+    """The published site's marker, two lines of JSON: a head {"generator", "inputs", "pages", "count"}, then {"files": {path: digest}, "keys": {path: dependency key}}. {} when absent or damaged
+    (then nothing is trusted: every file is written anew). With `head_only`, the second line is not read."""
     try:
-        manifest = json.loads((output / MARKER).read_text(encoding="utf-8"))
+        with open(output / MARKER, encoding="utf-8") as handle:
+            manifest = json.loads(handle.readline())
+            if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR:
+                return {}
+            if not head_only:
+                manifest.update(json.loads(handle.readline()))
     except (OSError, ValueError):
         return {}
-    if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR \
-            or not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("keys", {}), dict):
+    if not head_only and (not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("keys"), dict)):
         return {}
     return manifest
 
 
-def intact(output: Path, files: dict[str, str]) -> bool:
-    """The published folder holds exactly the manifest's files, at their sizes (nobody added, removed
-    or resized one by hand)."""
-    found = 0
-    top = str(output)
-    for directory, _, names in os.walk(top):
-        prefix = directory[len(top) + 1:].replace(os.sep, "/")
-        prefix = prefix + "/" if prefix else ""
-        for name in names:
-            rel = prefix + name
-            if rel == MARKER:
-                continue
-            digest = files.get(rel)
-            if digest is None or os.stat(os.path.join(directory, name)).st_size != int(digest.rsplit(":", 1)[-1]):
-                return False
-            found += 1
-    return found == len(files)
+def _folder_stamps(top: Path) -> tuple[list[str], dict[str, int]]:
+    """The names at the top of a published folder, and each subfolder's modification time: a file added,
+    removed or renamed anywhere changes the time of its folder."""
+    names = sorted(os.listdir(top))
+    stamps = {}
+    base = str(top)
+    for directory, _, _ in os.walk(base):
+        if directory != base:
+            stamps[directory[len(base) + 1:].replace(os.sep, "/")] = os.stat(directory).st_mtime_ns
+    return names, stamps
+
+
+def intact(output: Path) -> bool:
+    """The published folder is as the build left it: nobody added, removed or renamed a file by hand
+    (compared with the stamps taken when it was published)."""
+    try:
+        names, stamps = _folder_stamps(output)
+        with open(_beside(output, "stamps"), encoding="utf-8") as handle:
+            return json.load(handle) == {"top": names, "folders": stamps}
+    except (OSError, ValueError):
+        return False
+
+
+def _stamp(output: Path) -> None:
+    names, stamps = _folder_stamps(output)
+    temp = _beside(output, f"stamps-{os.getpid()}")
+    temp.write_text(json.dumps({"top": names, "folders": stamps}), encoding="utf-8")
+    os.replace(temp, _beside(output, "stamps"))
 
 
 @contextmanager
@@ -188,10 +205,13 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
             previous = read_manifest(output)
             writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}) if reuse else {})
             yield writer
-            manifest = {"generator": GENERATOR, "inputs": inputs, "files": dict(sorted(writer.written.items())),
-                        "keys": dict(sorted(writer.keys.items()))}
-            (staging / MARKER).write_text(json.dumps(manifest, ensure_ascii=False, indent=0) + "\n",
-                                          encoding="utf-8")
+            head = {"generator": GENERATOR, "inputs": inputs,
+                    "pages": sum(path.endswith(".html") for path in writer.written),
+                    "count": len(writer.written)}
+            body = {"files": dict(sorted(writer.written.items())), "keys": dict(sorted(writer.keys.items()))}
+            (staging / MARKER).write_text(json.dumps(head, ensure_ascii=False) + "\n"
+                                          + json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
+            _beside(output, "stamps").unlink(missing_ok=True)  # until the new ones are taken below
             if not output.exists():
                 os.rename(staging, output)
             elif not _exchange(staging, output):
@@ -199,6 +219,7 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                 os.rename(output, old)
                 os.rename(staging, output)
                 staging = old
+            _stamp(output)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

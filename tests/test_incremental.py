@@ -211,3 +211,17 @@ def test_a_damaged_or_foreign_build_cache_is_discarded_with_a_warning(make_site)
     clean = site.root.parent / "clean"
     assert site.run("build", "--output", str(clean), "--no-cache").code == 0
     assert tree(clean) == tree(site.root / "again") == tree(site.root / "_site")
+
+
+def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
+    site = make_site({"content/records/r.md": record()})
+    assert site.run("build").code == 0
+    output = site.root / "_site"
+    page = output / "records" / "r.html"
+    expected = page.read_bytes()
+    page.unlink()
+    (output / "staff" / "stray.html").write_text("left by hand", encoding="utf-8")
+    result = site.run("build")
+    assert result.code == 0 and "nothing changed" not in result.out
+    assert page.read_bytes() == expected and not (output / "staff" / "stray.html").exists()
+    assert "nothing changed" in site.run("build").out

@@ -30,7 +30,7 @@ MO = "content/months/2026-11.md"
 P = "content/people.yaml"
 GOOD = record(findings=finding("a", 2))  # the note `发现问题` is on line 10, column 11
 APPEAL = "---\nrecord: r\nfinding: 1\nfiled: 2026-11-20\n---\n申诉理由。\n"  # record on line 2, column 9
-OUTPUT_NAMES = {"_site", ".site-builder-_site.lock"}
+OUTPUT_NAMES = {"_site", ".site-builder-_site.lock", ".site-builder-_site.stamps"}
 
 
 def with_note(note: str) -> str:
@@ -39,7 +39,7 @@ def with_note(note: str) -> str:
 
 def snapshot(base: Path) -> dict:
     """Every entry below `base` without following links: type, permissions, mtime and content. The output
-    folder and its lock are left out: they are the one place a build may write."""
+    folder, its lock and its stamps are left out: they are the one place a build may write."""
     out = {}
     for directory, dirs, files in os.walk(base):
         dirs[:] = [d for d in dirs if d not in OUTPUT_NAMES]
@@ -568,8 +568,9 @@ def test_hostile_content_in_every_field_reaches_no_output_as_markup(make_site, t
                 assert href is None or scheme(href) is None, f"{where}: {href}"
                 if H in (element.text or ""):
                     seen.add(f"{path.suffix} text")
-        elif path.suffix == ".json" or path.name == ".site-builder":
-            data = json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json" or path.name == ".site-builder":  # the manifest: one JSON value per line
+            text = path.read_text(encoding="utf-8")
+            data = [json.loads(line) for line in text.splitlines()] if path.suffix != ".json" else json.loads(text)
             if any(H in s for s in _strings(data)):
                 seen.add("json")
         elif path.suffix == ".csv":
