@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder.cache import FileDigests
@@ -21,6 +21,7 @@ class BuildResult:
     unchanged: bool = False  # the published site was already up to date
     pages: int = 0  # HTML pages in the output
     others: int = 0  # other files in the output
+    rendered: dict = field(default_factory=dict)  # in memory: path -> (dependency key, bytes), for the next build
 
     @classmethod
     def of(cls, diagnostics: Diagnostics, files: dict) -> "BuildResult":
@@ -36,8 +37,8 @@ class _Failed(Exception):
     """Errors were found while rendering: publish nothing."""
 
 
-def _prepare(root: Path, cache: bool = True) -> tuple[Loaded, Renderer | None]:
-    loaded = load(root, cache=cache)
+def _prepare(root: Path, cache: bool = True, jobs: int = 1) -> tuple[Loaded, Renderer | None]:
+    loaded = load(root, cache=cache, jobs=jobs)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
@@ -45,18 +46,21 @@ def _prepare(root: Path, cache: bool = True) -> tuple[Loaded, Renderer | None]:
     return loaded, Renderer(root, loaded, loaded.scores())
 
 
-def render_site(root: Path) -> BuildResult:
-    """Everything up to publishing, in memory (for `serve`): the files, or the diagnostics that stop it."""
+def render_site(root: Path, previous: dict | None = None) -> BuildResult:
+    """Everything up to publishing, in memory (for `serve`): the files, or the diagnostics that stop it.
+    `previous` is the `rendered` of the last result: pages whose inputs are unchanged are taken from it."""
     loaded, renderer = _prepare(root)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     try:
-        files = renderer.render_all()
+        files = renderer.render_all(previous)
     except RenderError:
         return BuildResult(loaded.diagnostics, None)
     if loaded.diagnostics.errors:
         return BuildResult(loaded.diagnostics, None)
-    return BuildResult.of(loaded.diagnostics, files)
+    result = BuildResult.of(loaded.diagnostics, files)
+    result.rendered = renderer.rendered
+    return result
 
 
 def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None,
@@ -76,7 +80,8 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                                    others=published.get("count", 0) - published.get("pages", 0))
     else:
         published = {}
-    loaded, renderer = _prepare(root, cache)
+    jobs = jobs or os.cpu_count() or 1
+    loaded, renderer = _prepare(root, cache, jobs)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     if cache and not published and (output / MARKER).exists():
@@ -86,7 +91,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                                    "nothing to do: this build rewrites every file")
     try:
         with publishing(output, inputs, reuse=cache) as writer:
-            renderer.write_all(writer, jobs or os.cpu_count() or 1, progress)
+            renderer.write_all(writer, jobs, progress)
             if loaded.diagnostics.errors:
                 raise _Failed
     except (RenderError, _Failed):

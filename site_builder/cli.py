@@ -116,7 +116,7 @@ def cmd_check(root: Path, args) -> int:
         except StagedError as exc:
             raise UsageError(str(exc)) from None
     else:
-        loaded = load(root, cache=True)
+        loaded = load(root, cache=True, jobs=os.cpu_count() or 1)
     diags = loaded.diagnostics
     given = _selected_paths(root, args.paths)
     # every file depends on these two, so their errors always count

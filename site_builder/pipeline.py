@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_builder import limits
+from site_builder import limits, workers
 from site_builder.cache import RecordCache, signature
 from site_builder.compliance import record_compliance, report_compliance
 from site_builder.diagnostics import Diagnostics
@@ -35,10 +35,10 @@ class Loaded:
         return score_site(self.site, self.audits)
 
 
-def load(root: Path, cache: bool = False) -> Loaded:
+def load(root: Path, cache: bool = False, jobs: int = 1) -> Loaded:
     """Read and validate every source of the site root, and read its git history once. With `cache`,
     records whose bytes were validated by an earlier run in the same context are taken from the build
-    cache instead of being read again."""
+    cache instead of being read again; records are read in `jobs` processes when there are many."""
     diags = Diagnostics()
     context_sources = read_context(root, diags)
     documents = discover(root, diags)
@@ -52,11 +52,12 @@ def load(root: Path, cache: bool = False) -> Loaded:
         return Loaded(files, digests, None, diags)
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
+    read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
+                         context, record_cache, jobs)
     records, broken, others = {}, set(), []
     for path, kind, doc_id in documents:
         if kind == "record":
-            with processing(path):
-                digest, record, items = _record(root, path, doc_id, context, record_cache)
+            digest, record, items = read[path]
             diags.extend(items)
             if record is None:
                 broken.add(doc_id)
@@ -83,23 +84,69 @@ def load(root: Path, cache: bool = False) -> Loaded:
     return Loaded(files, digests, site, diags, history, audits, amendments)
 
 
-def _record(root: Path, path: str, doc_id: str, context: Context, cache: RecordCache | None):
-    """(content hash, validated record or None, the file's diagnostics), from the cache when it can."""
-    try:
-        sig = signature(os.lstat(root / path))
-    except OSError:
-        sig = None
-    if cache is not None and sig is not None and sig[0] <= limits.MAX_RECORD_BYTES:
-        def read_digest() -> str:
-            with open(root / path, "rb") as handle:
-                return content_digest(handle.read())
-        hit = cache.lookup(path, sig, read_digest)
-        if hit is not None:
-            return hit
+_PARALLEL_FROM = 2000  # fewer records than this are read faster than workers start and send them back
+
+
+def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
+                  jobs: int) -> dict[str, tuple]:
+    """path -> (content hash, validated record or None, the file's diagnostics) for every record file:
+    from the cache when its bytes are unchanged, else read and validated (on every core when many)."""
+    out, missing = {}, []
+    for path, doc_id in wanted:
+        sig = _signature(root / path)
+        hit = _cached(root, path, sig, cache) if cache is not None else None
+        if hit is None:
+            missing.append((path, doc_id, sig))
+        else:
+            out[path] = hit
+    if jobs > 1 and len(missing) >= _PARALLEL_FROM:
+        global _ACTIVE
+        _ACTIVE = (root, context)
+        try:
+            size = -(-len(missing) // (jobs * 8))
+            with workers.pool(jobs) as pool:
+                done = pool.map(_validate_chunk, [missing[n:n + size] for n in range(0, len(missing), size)])
+        finally:
+            _ACTIVE = None
+        fresh = [entry for chunk in done for entry in chunk]
+    else:
+        fresh = [_validate(root, path, doc_id, context) for path, doc_id, _ in missing]
+    for (path, _, sig), entry in zip(missing, fresh):
+        out[path] = entry
+        if cache is not None and entry[0]:
+            cache.store(path, sig, entry)
+    return out
+
+
+_ACTIVE = None  # (root, context) inherited by forked workers
+
+
+def _validate_chunk(chunk: list[tuple]) -> list[tuple]:
+    root, context = _ACTIVE
+    return [_validate(root, path, doc_id, context) for path, doc_id, _ in chunk]
+
+
+def _validate(root: Path, path: str, doc_id: str, context: Context) -> tuple:
     local = Diagnostics()
-    source = read_source(root, path, "record", doc_id, local)
-    record = validate_record_source(source, context, local)
-    entry = (source.digest, record, tuple(local.items))
-    if cache is not None and source.digest:
-        cache.store(path, sig, entry)
-    return entry
+    with processing(path):
+        source = read_source(root, path, "record", doc_id, local)
+        record = validate_record_source(source, context, local)
+    return source.digest, record, tuple(local.items)
+
+
+def _signature(full: Path) -> tuple | None:
+    try:
+        return signature(os.lstat(full))
+    except OSError:
+        return None
+
+
+def _cached(root: Path, path: str, sig: tuple | None, cache: RecordCache) -> tuple | None:
+    if sig is None or sig[0] > limits.MAX_RECORD_BYTES:
+        return None
+
+    def read_digest() -> str:
+        with open(root / path, "rb") as handle:
+            return content_digest(handle.read())
+
+    return cache.lookup(path, sig, read_digest)

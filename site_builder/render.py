@@ -6,17 +6,13 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
-import os
-import signal
 from collections import defaultdict
 from pathlib import Path
 
 import jinja2
 
 from site_builder import pages as urls
-from site_builder import analytics, report
+from site_builder import analytics, report, workers
 from site_builder.figures import Figures
 from site_builder.fingerprint import templates_fingerprint
 from site_builder.cache import cache_root
@@ -125,11 +121,21 @@ class Renderer:
             _add(files, path, data)
         return files
 
-    def render_all(self) -> dict[str, bytes]:
-        """Every output file in memory: path relative to the output folder → bytes (for `serve`)."""
+    def render_all(self, previous: dict[str, tuple[str, bytes]] | None = None) -> dict[str, bytes]:
+        """Every output file in memory: path relative to the output folder → bytes (for `serve`).
+        A page whose dependency key is in `previous` (path -> (key, bytes), from the last call) is taken
+        from there; `self.rendered` is filled in the same shape for the next call."""
+        previous = previous or {}
         files = self.static_files()
+        self.rendered: dict[str, tuple[str, bytes]] = {}
         for page, language in self.pages():
-            _add(files, page.path, self.render_page(page, language).encode("utf-8"))
+            key = self.keys.key(page, language)
+            before = previous.get(page.path)
+            data = before[1] if key and before and before[0] == key else \
+                self.render_page(page, language).encode("utf-8")
+            _add(files, page.path, data)
+            if key:
+                self.rendered[page.path] = (key, data)
         return files
 
     def write_all(self, writer: "Writer", jobs: int, progress=lambda done, total: None) -> None:
@@ -153,8 +159,7 @@ class Renderer:
         _ACTIVE = (self, pages, writer)
         try:
             chunks = [(start, min(start + 256, len(pages))) for start in range(0, len(pages), 256)]
-            with multiprocessing.get_context("fork").Pool(jobs, initializer=_die_with_parent,
-                                                          initargs=(os.getpid(),)) as pool:
+            with workers.pool(jobs) as pool:
                 done = 0
                 for problems, written in pool.imap(_render_chunk, chunks):
                     if problems:
@@ -265,16 +270,6 @@ class Renderer:
 
 
 _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
-
-
-def _die_with_parent(parent: int) -> None:
-    """A worker ends when the build that forked it is killed, instead of waiting for work for ever."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (AttributeError, OSError):
-        pass  # not Linux: publish.Writer still stops an orphan's writes
-    if os.getppid() != parent:  # the build died before the line above took effect
-        os._exit(1)
 
 
 def _render_chunk(bounds: tuple[int, int]):

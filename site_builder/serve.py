@@ -51,13 +51,16 @@ class Preview:
         self.state = State()
         self.changed = threading.Condition()
         self._build_lock = threading.Lock()
+        self._rendered: dict = {}  # the last good build's pages by dependency key: only changed pages are rendered
 
     def rebuild(self) -> State:
         with self._build_lock:
             started = time.perf_counter()
-            result: BuildResult = render_site(self.root)
+            result: BuildResult = render_site(self.root, self._rendered)
             seconds = time.perf_counter() - started
             diagnostics = result.diagnostics.errors + result.diagnostics.warnings
+            if result.ok:
+                self._rendered = result.rendered
             with self.changed:
                 files = result.files if result.ok else self.state.files
                 self.state = State(files, diagnostics, not result.ok, self.state.generation + 1, seconds)

@@ -225,3 +225,24 @@ def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_sit
     assert result.code == 0 and "nothing changed" not in result.out
     assert page.read_bytes() == expected and not (output / "staff" / "stray.html").exists()
     assert "nothing changed" in site.run("build").out
+
+
+def test_records_read_on_every_core_give_the_same_site_and_messages(make_site, monkeypatch):
+    import site_builder.pipeline as pipeline
+
+    files = {f"content/records/r{n}.md": record(date=f"2026-11-{10 + n}", findings=finding("a", 1 + n % 2))
+             for n in range(8)}
+    files["content/records/bad.md"] = "---\ntype: nope\n---\n"
+    site = make_site(files)
+    serial = site.run("check", "--format", "json")
+    monkeypatch.setattr(pipeline, "_PARALLEL_FROM", 2)
+    parallel = site.run("build", "--jobs", "2", "--no-cache", "--output", str(site.root / "parallel"))
+    assert parallel.code == 1 and serial.json()["errors"]
+    for error in serial.json()["errors"]:
+        assert f"{error['file']}:{error['line']}:{error['column']}: {error['code']}" in parallel.err
+    del files["content/records/bad.md"]
+    (site.root / "content/records/bad.md").unlink()
+    assert site.run("build", "--jobs", "2", "--no-cache", "--output", str(site.root / "parallel")).code == 0
+    monkeypatch.setattr(pipeline, "_PARALLEL_FROM", 10**9)
+    assert site.run("build", "--jobs", "1", "--no-cache", "--output", str(site.root / "serial")).code == 0
+    assert tree(site.root / "parallel") == tree(site.root / "serial")

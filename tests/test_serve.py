@@ -172,3 +172,22 @@ def test_ctrl_c_stops_the_server_cleanly(make_site):
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_gives_a_clean_builds_files(make_site, monkeypatch):
+    from site_builder.build import render_site
+    from site_builder.render import Renderer
+    from site_builder.serve import Preview
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(4)})
+    preview = Preview(site.root)
+    preview.rebuild()
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("a", 1)))
+    rendered = []
+    original = Renderer.render_page
+    monkeypatch.setattr(Renderer, "render_page",
+                        lambda self, page, language: rendered.append(page.path) or original(self, page, language))
+    state = preview.rebuild()
+    assert sorted(p for p in rendered if "records/" in p) == ["en/records/r2.html", "records/r2.html"]
+    assert not any(p.endswith(("r0.html", "r1.html", "r3.html")) for p in rendered)
+    assert state.files == render_site(site.root).files
