@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from typing import Iterable
 
 ERROR = "error"
@@ -46,6 +47,16 @@ class Diagnostic:
         return entry
 
 
+def pickled_by_fields(cls):
+    """Pickle a frozen slots dataclass as (class, field values): several times faster to load back than
+    the state dictionary dataclasses use, which counts for the build cache's hundred thousand records."""
+    names = tuple(f.name for f in fields(cls))
+    values = operator.attrgetter(*names)
+    cls.__reduce__ = lambda self: (cls, values(self) if len(names) > 1 else (values(self),))
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Pos:
     """Where a value stands in a source file."""

@@ -5,11 +5,11 @@ Everything here has passed validation; positions are kept so later stages can po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from site_builder.diagnostics import Pos
+from site_builder.diagnostics import Pos, pickled_by_fields
 from site_builder.rules import Rules
 
 
@@ -34,6 +34,7 @@ class Inspector:
     git_emails: tuple[str, ...]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Finding:
     id: str  # its `id:`, or its 1-based position in the record
@@ -50,6 +51,7 @@ class Finding:
     pos: Pos
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Commendation:
     staff: str
@@ -58,6 +60,7 @@ class Commendation:
     pos: Pos
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Record:
     id: str  # path under content/records without `.md`
@@ -106,3 +109,4 @@ class Site:
     records: dict  # id -> Record, sorted by id
     appeals: dict  # (record id, finding id) -> Appeal
     sign_offs: dict  # month -> SignOff
+    derived: dict = field(default_factory=dict, compare=False, repr=False)  # computed once, e.g. deductions

@@ -96,6 +96,7 @@ class Writer:
         self.written: dict[str, str] = {}
         self.keys: dict[str, str] = {}
         self._folders: set[str] = set()
+        self._staging, self._published = str(staging) + os.sep, str(published) + os.sep
         self._owner = os.getpid()
 
     def reuse(self, rel: str, key: str) -> bool:
@@ -104,11 +105,11 @@ class Writer:
         if digest is None or self.previous_keys.get(rel) != key:
             return False
         self._folder_of(rel)
-        source = os.path.join(self.published, rel)  # plain strings: this runs for every unchanged page
+        source = self._published + rel  # plain strings: this runs for every unchanged page
         try:
             if os.stat(source).st_size != int(digest.rsplit(":", 1)[-1]):
                 return False  # edited by hand since: render it again
-            os.link(source, os.path.join(self.staging, rel))
+            os.link(source, self._staging + rel)
         except OSError:
             return False
         self.written[rel] = digest

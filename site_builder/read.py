@@ -175,8 +175,14 @@ def shown(path: str) -> str:
     return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*[A-Za-z0-9_-]|[A-Za-z0-9_-]")
+
+
 def _name_problem(part: str) -> str:
     """What is wrong with one file or folder name, or ''."""
+    if _PLAIN_NAME.fullmatch(part) and len(part) <= limits.MAX_NAME_BYTES \
+            and part.split(".")[0].lower() not in _RESERVED:
+        return ""  # the usual case, settled at once
     if part.isascii():  # the usual case, checked without looking at each character
         if not part.isprintable():
             return "contains a control character"

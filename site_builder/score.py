@@ -120,8 +120,10 @@ def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
 
 
 def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:
-    """(record id, finding id) → the finding with its appeal applied."""
-    out = {}
+    """(record id, finding id) → the finding with its appeal applied (worked out once per site)."""
+    if "deductions" in site.derived:
+        return site.derived["deductions"]
+    out = site.derived["deductions"] = {}
     for record in site.records.values():
         for finding in record.findings:
             appeal = site.appeals.get((record.id, finding.id))
