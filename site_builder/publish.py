@@ -85,14 +85,20 @@ def check_replaceable(output: Path) -> None:
 
 class Writer:
     """Writes output files into a staging folder. A file whose bytes equal the published copy's is
-    hard-linked from it instead: unchanged files keep their inode, and no new inode is allocated."""
+    hard-linked from it instead: unchanged files keep their inode, and no new inode is allocated.
+
+    The staging folder may start as the spare release (the site as published two builds ago, with
+    `base` its path -> digest): files whose bytes are already right there are left alone, the others are
+    replaced by rename (never written into: a spare file may share its inode with a published one), and
+    `remove_stale` deletes what the new site no longer has."""
 
     def __init__(self, staging: Path, published: Path, previous: dict[str, str],
-                 previous_keys: dict[str, str] | None = None):
+                 previous_keys: dict[str, str] | None = None, base: dict[str, str] | None = None):
         self.staging = staging
         self.published = published
         self.previous = previous  # path -> digest of the published site
         self.previous_keys = previous_keys or {}  # path -> key of everything the published page was made from
+        self.base = base or {}  # path -> digest of the files already in the staging folder
         self.written: dict[str, str] = {}
         self.keys: dict[str, str] = {}
         self._folders: set[str] = set()
@@ -100,21 +106,54 @@ class Writer:
         self._owner = os.getpid()
 
     def reuse(self, rel: str, key: str) -> bool:
-        """Link the published page made from exactly the same inputs (`key`) instead of rendering it."""
+        """Take the published page made from exactly the same inputs (`key`) instead of rendering it."""
         digest = self.previous.get(rel)
         if digest is None or self.previous_keys.get(rel) != key:
             return False
-        self._folder_of(rel)
-        source = self._published + rel  # plain strings: this runs for every unchanged page
-        try:
-            if os.stat(source).st_size != int(digest.rsplit(":", 1)[-1]):
-                return False  # edited by hand since: render it again
-            os.link(source, self._staging + rel)
-        except OSError:
-            return False
+        if self.base.get(rel) != digest:
+            source = self._published + rel  # plain strings: this runs for every unchanged page
+            try:
+                if os.stat(source).st_size != _size(digest):
+                    return False  # edited by hand since: render it again
+                self._link(source, rel)
+            except OSError:
+                return False
         self.written[rel] = digest
         self.keys[rel] = key
         return True
+
+    def write(self, rel: str, data: bytes) -> None:
+        if os.getpid() != self._owner and os.getppid() != self._owner:
+            # a render worker whose build was killed: writing on would refill a folder the next build removes
+            raise PublishError("the build this process rendered for has stopped")
+        digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+        self.written[rel] = digest
+        if self.base.get(rel) == digest:
+            return
+        if self.previous.get(rel) == digest:
+            source = self._published + rel
+            try:
+                if os.stat(source).st_size == len(data):  # a published file edited by hand is not reused
+                    self._link(source, rel)
+                    return
+            except OSError:
+                pass  # gone, or a filesystem without hard links: write it
+        self._folder_of(rel)
+        target = self._staging + rel
+        temp = target + _NEW if rel in self.base else target
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        if temp != target:
+            os.replace(temp, target)
+
+    def _link(self, source: str, rel: str) -> None:
+        self._folder_of(rel)
+        target = self._staging + rel
+        if rel in self.base:
+            os.link(source, target + _NEW)
+            os.replace(target + _NEW, target)
+        else:
+            os.link(source, target)
 
     def _folder_of(self, rel: str) -> None:
         """Create the staging folder `rel` goes in, once."""
@@ -123,25 +162,29 @@ class Writer:
             os.makedirs(os.path.join(self.staging, folder), exist_ok=True)
             self._folders.add(folder)
 
-    def write(self, rel: str, data: bytes) -> None:
-        if os.getpid() != self._owner and os.getppid() != self._owner:
-            # a render worker whose build was killed: writing on would refill a folder the next build removes
-            raise PublishError("the build this process rendered for has stopped")
-        digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
-        self._folder_of(rel)
-        target = self.staging / rel
-        if self.previous.get(rel) == digest:
-            source = self.published / rel
+    def remove_stale(self) -> None:
+        """Delete the spare release's files that the new site does not have, and folders left empty."""
+        folders = set()
+        for rel in self.base.keys() - self.written.keys():
             try:
-                if source.stat().st_size == len(data):  # a published file edited by hand is not reused
-                    os.link(source, target)
-                    self.written[rel] = digest
-                    return
-            except OSError:
-                pass  # gone, or a filesystem without hard links: write it
-        with open(target, "wb") as handle:
-            handle.write(data)
-        self.written[rel] = digest
+                os.unlink(self._staging + rel)
+            except FileNotFoundError:
+                pass
+            folders.add(rel.rpartition("/")[0])
+        for folder in sorted(folders, key=lambda f: -f.count("/")):
+            while folder:
+                try:
+                    os.rmdir(self._staging + folder)
+                except OSError:
+                    break  # not empty
+                folder = folder.rpartition("/")[0]
+
+
+_NEW = ".site-builder-new"
+
+
+def _size(digest: str) -> int:
+    return int(digest.rsplit(":", 1)[-1])
 
 
 def read_manifest(output: Path, head_only: bool = False) -> dict:
@@ -173,13 +216,13 @@ def _folder_stamps(top: Path) -> tuple[list[str], dict[str, int]]:
     return names, stamps
 
 
-def intact(output: Path) -> bool:
+def intact(output: Path, stamps: Path | None = None) -> bool:
     """The published folder is as the build left it: nobody added, removed or renamed a file by hand
     (compared with the stamps taken when it was published)."""
     try:
-        names, stamps = _folder_stamps(output)
-        with open(_beside(output, "stamps"), encoding="utf-8") as handle:
-            return json.load(handle) == {"top": names, "folders": stamps}
+        names, stamps_now = _folder_stamps(output)
+        with open(stamps or _beside(output, "stamps"), encoding="utf-8") as handle:
+            return json.load(handle) == {"top": names, "folders": stamps_now}
     except (OSError, ValueError):
         return False
 
@@ -193,26 +236,33 @@ def _stamp(output: Path) -> None:
 
 @contextmanager
 def publishing(output: Path, inputs: str = "", reuse: bool = True):
-    """Yield a Writer into a fresh staging folder; when the block completes, the staging folder replaces
+    """Yield a Writer into a staging folder; when the block completes, the staging folder replaces
     `output` in one atomic swap. On any exception nothing is published and `output` stays as it was.
-    Without `reuse`, no page is taken from the last build by its dependency key."""
+    Without `reuse`, no page is taken from the last build by its dependency key.
+
+    The release that is swapped out is kept beside the output as the spare, and becomes the next build's
+    staging folder: a build then touches only the files that changed, not every file of the site."""
     check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
         recover(output)
         check_replaceable(output)
         staging = _beside(output, f"staging-{os.getpid()}")
-        staging.mkdir()
+        base = _take_spare(output, staging)
         try:
             previous = read_manifest(output)
-            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}) if reuse else {})
+            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}) if reuse else {},
+                            base)
             yield writer
+            writer.remove_stale()
             head = {"generator": GENERATOR, "inputs": inputs,
                     "pages": sum(path.endswith(".html") for path in writer.written),
                     "count": len(writer.written)}
             body = {"files": dict(sorted(writer.written.items())), "keys": dict(sorted(writer.keys.items()))}
             (staging / MARKER).write_text(json.dumps(head, ensure_ascii=False) + "\n"
                                           + json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
-            _beside(output, "stamps").unlink(missing_ok=True)  # until the new ones are taken below
+            stamps = _beside(output, "stamps")
+            if stamps.exists():  # they describe the release being swapped out: the spare from now on
+                os.replace(stamps, _beside(output, "spare-stamps"))
             if not output.exists():
                 os.rename(staging, output)
             elif not _exchange(staging, output):
@@ -221,8 +271,29 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                 os.rename(staging, output)
                 staging = old
             _stamp(output)
+            if staging.exists():
+                os.rename(staging, _beside(output, "spare"))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _take_spare(output: Path, staging: Path) -> dict[str, str]:
+    """Make the spare release the staging folder and return its files (path -> digest); when there is
+    none, or it is not exactly as it was published, start from an empty folder."""
+    spare, stamps = _beside(output, "spare"), _beside(output, "spare-stamps")
+    files = {}
+    if spare.is_dir() and not spare.is_symlink():
+        manifest = read_manifest(spare)
+        if manifest and intact(spare, stamps):
+            files = manifest["files"]
+            os.rename(spare, staging)
+            (staging / MARKER).unlink()
+        else:
+            shutil.rmtree(spare, ignore_errors=True)
+    stamps.unlink(missing_ok=True)
+    if not files:
+        staging.mkdir()
+    return files
 
 
 def publish(files: dict[str, bytes], output: Path) -> None:

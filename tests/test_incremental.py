@@ -246,3 +246,31 @@ def test_records_read_on_every_core_give_the_same_site_and_messages(make_site, m
     monkeypatch.setattr(pipeline, "_PARALLEL_FROM", 10**9)
     assert site.run("build", "--jobs", "1", "--no-cache", "--output", str(site.root / "serial")).code == 0
     assert tree(site.root / "parallel") == tree(site.root / "serial")
+
+
+def test_the_release_swapped_out_is_brought_up_to_date_as_the_next_staging_folder(make_site, monkeypatch):
+    import site_builder.publish as publish
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(3)})
+    output = site.root / "_site"
+    spare = site.root / ".site-builder-_site.spare"
+    assert site.run("build").code == 0 and not spare.exists()
+    rules_inode = (output / "rules.html").stat().st_ino
+    site.write("content/records/r1.md", record(date="2026-11-11", findings=finding("a", 1)))
+    assert site.run("build").code == 0 and spare.is_dir()
+    taken = []
+    original = publish._take_spare
+    monkeypatch.setattr(publish, "_take_spare", lambda out, staging: taken.append(original(out, staging)) or taken[-1])
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("b", 2)))
+    (site.root / "content/records/r0.md").unlink()
+    assert site.run("build").code == 0
+    assert taken[-1]  # the spare was used: its files were known
+    assert (output / "rules.html").stat().st_ino == rules_inode
+    assert not (output / "records" / "r0.html").exists()
+    (spare / "records" / "stray.html").write_text("not from a build", encoding="utf-8")  # a spare touched by hand
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("b", 1)))
+    assert site.run("build").code == 0
+    assert not taken[-1]  # it was not trusted
+    clean = site.root.parent / "clean"
+    assert site.run("build", "--output", str(clean), "--no-cache").code == 0
+    assert tree(clean) == tree(output)
