@@ -109,14 +109,19 @@ class Renderer:
             seen.add(page.path)
         return jobs
 
+    def assets(self) -> dict[str, bytes]:
+        """The files under the layouts' assets/ folder."""
+        files: dict[str, bytes] = {}
+        folder = self.layouts / "assets"
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    _add(files, "assets/" + path.relative_to(folder).as_posix(), path.read_bytes())
+        return files
+
     def static_files(self) -> dict[str, bytes]:
         """The assets of the layouts and the open data files."""
-        files: dict[str, bytes] = {}
-        assets = self.layouts / "assets"
-        if assets.is_dir():
-            for path in sorted(assets.rglob("*")):
-                if path.is_file():
-                    _add(files, "assets/" + path.relative_to(assets).as_posix(), path.read_bytes())
+        files = self.assets()
         for path, data in self.data_files().items():
             _add(files, path, data)
         return files
@@ -140,37 +145,53 @@ class Renderer:
 
     def write_all(self, writer: "Writer", jobs: int, progress=lambda done, total: None) -> None:
         """Render every page into `writer`'s folder, in `jobs` processes; RenderError on a layout error.
-        `progress(done, total)` is called as pages are written."""
-        for path, data in self.static_files().items():
+        `progress(done, total)` is called as pages are written. On a large site, one worker makes the
+        data files while this process finds the pages that can be taken from the last build."""
+        for path, data in self.assets().items():
             writer.write(path, data)
         pages = self.pages()
-        for path in (page.path for page, _ in pages):
-            if path in writer.written:
-                raise RuntimeError(f"two outputs would both be written to {path}")
-        pages = [(page, language) for page, language in pages if not self._reused(page, language, writer)]
-        if jobs <= 1 or len(pages) < 200:
-            for done, (page, language) in enumerate(pages, 1):
-                writer.write(page.path, self.render_page(page, language).encode("utf-8"))
+        if jobs <= 1 or len(self.site.records) < _PARALLEL_FROM:
+            self._write_files(self.data_files(), writer)
+            todo = [(page, language) for page, language in pages if not self._reused(page, language, writer)]
+            for done, (page, language) in enumerate(todo, 1):
+                self._write_files({page.path: self.render_page(page, language).encode("utf-8")}, writer)
                 if done % 256 == 0:
-                    progress(done, len(pages))
-            progress(len(pages), len(pages))
+                    progress(done, len(todo))
+            progress(len(todo), len(todo))
             return
         global _ACTIVE
         _ACTIVE = (self, pages, writer)
         try:
-            chunks = [(start, min(start + 256, len(pages))) for start in range(0, len(pages), 256)]
             with workers.pool(jobs) as pool:
+                data = pool.apply_async(_write_data_files)
+                todo = [n for n, (page, language) in enumerate(pages) if not self._reused(page, language, writer)]
+                chunks = [todo[start:start + 256] for start in range(0, len(todo), 256)]
                 done = 0
                 for problems, written in pool.imap(_render_chunk, chunks):
                     if problems:
                         self.diags.extend(problems)
                         pool.terminate()
                         raise RenderError(problems[0])
-                    writer.written.update(written)
+                    self._written(written, writer)
                     done += len(written)
-                    progress(done, len(pages))
+                    progress(done, len(todo))
+                self._written(data.get(), writer)
         finally:
             _ACTIVE = None
+
+    def _write_files(self, files: dict[str, bytes], writer: Writer) -> None:
+        for path, data in files.items():
+            if path in writer.written:
+                raise RuntimeError(f"two outputs would both be written to {path}")
+            writer.write(path, data)
+
+    @staticmethod
+    def _written(written: dict[str, str], writer: Writer) -> None:
+        """Record what a worker wrote (Pelican's rule: no two outputs may claim one path)."""
+        for path in written:
+            if path in writer.written:
+                raise RuntimeError(f"two outputs would both be written to {path}")
+        writer.written.update(written)
 
     def _reused(self, page: Page, language: str, writer: Writer) -> bool:
         key = self.keys.key(page, language)
@@ -272,12 +293,24 @@ class Renderer:
 _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
 
 
-def _render_chunk(bounds: tuple[int, int]):
-    """In a worker: render and write pages[start:end]; return (diagnostics, {path: digest})."""
+_PARALLEL_FROM = 2000  # records: below this, workers cost more to start than they save
+
+
+def _write_data_files() -> dict[str, str]:
+    """In a worker: make and write the data files; return {path: digest}."""
+    renderer, _, writer = _ACTIVE
+    writer.written = {}
+    for path, data in renderer.data_files().items():
+        writer.write(path, data)
+    return writer.written
+
+
+def _render_chunk(numbers: list[int]):
+    """In a worker: render and write the pages with these numbers; return (diagnostics, {path: digest})."""
     renderer, pages, writer = _ACTIVE
     writer.written = {}
     errors_before = len(renderer.diags.items)
-    for page, language in pages[bounds[0]:bounds[1]]:
+    for page, language in (pages[n] for n in numbers):
         try:
             writer.write(page.path, renderer.render_page(page, language).encode("utf-8"))
         except RenderError:

@@ -227,8 +227,9 @@ def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_sit
     assert "nothing changed" in site.run("build").out
 
 
-def test_records_read_on_every_core_give_the_same_site_and_messages(make_site, monkeypatch):
+def test_records_read_and_pages_written_on_every_core_give_the_same_site_and_messages(make_site, monkeypatch):
     import site_builder.pipeline as pipeline
+    import site_builder.render as render
 
     files = {f"content/records/r{n}.md": record(date=f"2026-11-{10 + n}", findings=finding("a", 1 + n % 2))
              for n in range(8)}
@@ -236,6 +237,7 @@ def test_records_read_on_every_core_give_the_same_site_and_messages(make_site, m
     site = make_site(files)
     serial = site.run("check", "--format", "json")
     monkeypatch.setattr(pipeline, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(render, "_PARALLEL_FROM", 2)
     parallel = site.run("build", "--jobs", "2", "--no-cache", "--output", str(site.root / "parallel"))
     assert parallel.code == 1 and serial.json()["errors"]
     for error in serial.json()["errors"]:
@@ -243,7 +245,10 @@ def test_records_read_on_every_core_give_the_same_site_and_messages(make_site, m
     del files["content/records/bad.md"]
     (site.root / "content/records/bad.md").unlink()
     assert site.run("build", "--jobs", "2", "--no-cache", "--output", str(site.root / "parallel")).code == 0
+    site.write("content/records/r3.md", record(date="2026-11-13", findings=finding("e", 2)))  # and incrementally
+    assert site.run("build", "--jobs", "2", "--output", str(site.root / "parallel")).code == 0
     monkeypatch.setattr(pipeline, "_PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(render, "_PARALLEL_FROM", 10**9)
     assert site.run("build", "--jobs", "1", "--no-cache", "--output", str(site.root / "serial")).code == 0
     assert tree(site.root / "parallel") == tree(site.root / "serial")
 
