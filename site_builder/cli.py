@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -66,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A build keeps millions of small objects alive until it ends, and they hold almost no reference
+    # cycles: the collector's full passes over them took a third of an incremental build's time.
+    gc.set_threshold(100_000, 50, 1000)
     args = _parser().parse_args(argv)
     root = getattr(args, "root", None) or Path.cwd()
     debug = getattr(args, "debug", False)
