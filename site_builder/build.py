@@ -70,18 +70,23 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     When nothing the output depends on has changed since it was published, nothing is done at all.
     Without `cache`, every record is read again and every page rendered (files whose bytes are unchanged
     are still linked from the last build)."""
-    inputs = inputs_fingerprint(root, layout_folders(root), FileDigests(root) if cache else None)
+    known = FileDigests(root) if cache else None
+    inputs = inputs_fingerprint(root, layout_folders(root), known)
     if output.exists() and cache:
         with output_lock(output):
             recover(output)  # what a build killed after its swap left beside the output
             published = read_manifest(output, head_only=True)
             if published.get("inputs") == inputs and intact(output):
-                return BuildResult(Diagnostics(), {}, unchanged=True, pages=published.get("pages", 0),
+                diagnostics = Diagnostics()
+                known.report(diagnostics)
+                return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),
                                    others=published.get("count", 0) - published.get("pages", 0))
     else:
         published = {}
     jobs = jobs or os.cpu_count() or 1
     loaded, renderer = _prepare(root, cache, jobs)
+    if known is not None:
+        known.report(loaded.diagnostics)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     if cache and not published and (output / MARKER).exists():

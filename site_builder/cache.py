@@ -71,13 +71,23 @@ class FileDigests:
         self.file = site_folder(root) / "digests.pickle"
         self._known: dict = {}
         self._seen: dict = {}
+        self.problem = ""  # why the stored digests were discarded
         try:
             with open(self.file, "rb") as handle:
                 header, known = pickle.load(handle)
             if header == self._HEADER and isinstance(known, dict):
                 self._known = known
-        except Exception:  # noqa: BLE001 - absent or damaged: every file is hashed
+            else:
+                self.problem = "written by another version of site-builder"
+        except FileNotFoundError:
             pass
+        except Exception:  # noqa: BLE001 - any damage at all: every file is hashed
+            self.problem = "damaged"
+
+    def report(self, diags: Diagnostics) -> None:
+        if self.problem:
+            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
+                          "and discarded", "nothing to do: the files are hashed again and the cache is rewritten")
 
     def digest(self, path: str, info: os.stat_result, read) -> bytes:
         """The content hash of the regular file at `path` (its stat `info`); `read()` gives its bytes."""

@@ -88,7 +88,7 @@ def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_fac
             target.write_text(swapped, encoding="utf-8")
             os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
         elif action == "cache":  # a damaged, foreign or truncated build cache file is never trusted
-            files = sorted(cache_folder(site).glob("records-*.pickle"))
+            files = sorted(cache_folder(site).glob("*.pickle"))
             if files:
                 victim = files[n % len(files)]
                 damage = [b"", b"\x80\x05garbage", victim.read_bytes()[:-7],
@@ -208,6 +208,11 @@ def test_a_damaged_or_foreign_build_cache_is_discarded_with_a_warning(make_site)
         file.write_bytes(pickle.dumps(((header[0], "another version", header[2]), entries)))
     result = site.run("build", "--output", str(site.root / "again"))
     assert result.code == 0 and "another version of site-builder" in result.err
+    (cache_folder(site) / "digests.pickle").write_bytes(b"\x80\x05damaged")
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("a", 1.5)))
+    for output in ("_site", "again"):
+        result = site.run("build", "--output", str(site.root / output))
+        assert result.code == 0 and ("digests.pickle was damaged" in result.err) == (output == "_site")
     clean = site.root.parent / "clean"
     assert site.run("build", "--output", str(clean), "--no-cache").code == 0
     assert tree(clean) == tree(site.root / "again") == tree(site.root / "_site")
