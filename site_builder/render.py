@@ -165,7 +165,8 @@ class Renderer:
             with workers.pool(jobs) as pool:
                 data = pool.apply_async(_write_data_files)
                 todo = [n for n, (page, language) in enumerate(pages) if not self._reused(page, language, writer)]
-                chunks = [todo[start:start + 256] for start in range(0, len(todo), 256)]
+                size = max(1, min(256, len(todo) // (jobs * 4)))  # a few pages are still shared out
+                chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
                 done = 0
                 for problems, written in pool.imap(_render_chunk, chunks):
                     if problems:
