@@ -81,6 +81,7 @@ class Renderer:
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
+        self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
         default = load_strings(self.layouts, root, self.rules.language, diags)
         self.catalogs = {lang: Catalog(lang, default if lang == self.rules.language
@@ -132,7 +133,7 @@ class Renderer:
         from there; `self.rendered` is filled in the same shape for the next call."""
         previous = previous or {}
         files = self.static_files()
-        self.rendered: dict[str, tuple[str, bytes]] = {}
+        self.rendered = {}
         for page, language in self.pages():
             key = self.keys.key(page, language)
             before = previous.get(page.path)
