@@ -272,7 +272,10 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                 staging = old
             _stamp(output)
             if staging.exists():
-                os.rename(staging, _beside(output, "spare"))
+                try:
+                    os.rename(staging, _beside(output, "spare"))
+                except OSError:
+                    pass  # e.g. an old spare could not be removed: the next build starts from an empty folder
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -281,19 +284,17 @@ def _take_spare(output: Path, staging: Path) -> dict[str, str]:
     """Make the spare release the staging folder and return its files (path -> digest); when there is
     none, or it is not exactly as it was published, start from an empty folder."""
     spare, stamps = _beside(output, "spare"), _beside(output, "spare-stamps")
-    files = {}
     if spare.is_dir() and not spare.is_symlink():
         manifest = read_manifest(spare)
         if manifest and intact(spare, stamps):
-            files = manifest["files"]
+            stamps.unlink()
             os.rename(spare, staging)
             (staging / MARKER).unlink()
-        else:
-            shutil.rmtree(spare, ignore_errors=True)
+            return manifest["files"]
+        shutil.rmtree(spare, ignore_errors=True)
     stamps.unlink(missing_ok=True)
-    if not files:
-        staging.mkdir()
-    return files
+    staging.mkdir()
+    return {}
 
 
 def publish(files: dict[str, bytes], output: Path) -> None:
