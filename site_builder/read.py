@@ -183,7 +183,7 @@ def _name_problem(part: str) -> str:
     if _PLAIN_NAME.fullmatch(part) and len(part) <= limits.MAX_NAME_BYTES \
             and part.split(".")[0].lower() not in _RESERVED:
         return ""  # the usual case, settled at once
-    if part.isascii():  # the usual case, checked without looking at each character
+    if part.isascii():  # no character to look up one by one
         if not part.isprintable():
             return "contains a control character"
     elif any(unicodedata.category(ch) == "Cs" for ch in part):  # os.walk's stand-ins for undecodable bytes
