@@ -37,8 +37,8 @@ class _Failed(Exception):
     """Errors were found while rendering: publish nothing."""
 
 
-def _prepare(root: Path, cache: bool = True, jobs: int = 1) -> tuple[Loaded, Renderer | None]:
-    loaded = load(root, cache=cache, jobs=jobs)
+def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None) -> tuple[Loaded, Renderer | None]:
+    loaded = load(root, cache=cache, jobs=jobs, progress=progress)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
@@ -63,13 +63,14 @@ def render_site(root: Path, previous: dict | None = None) -> BuildResult:
     return result
 
 
-def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total: None,
+def build(root: Path, output: Path, jobs: int | None = None, progress=lambda done, total, what="pages": None,
           cache: bool = True) -> BuildResult:
     """Render straight into a staging folder beside `output` (in `jobs` processes) and swap it in.
 
     When nothing the output depends on has changed since it was published, nothing is done at all.
     Without `cache`, every record is read again and every page rendered (files whose bytes are unchanged
-    are still linked from the last build)."""
+    are still linked from the last build). `progress(done, total, what)` hears of records read and pages
+    rendered."""
     known = FileDigests(root) if cache else None
     inputs = inputs_fingerprint(root, layout_folders(root), known)
     if output.exists() and cache:
@@ -84,7 +85,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     else:
         published = {}
     jobs = jobs or os.cpu_count() or 1
-    loaded, renderer = _prepare(root, cache, jobs)
+    loaded, renderer = _prepare(root, cache, jobs, progress)
     if known is not None:
         known.report(loaded.diagnostics)
     if renderer is None:

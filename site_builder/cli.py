@@ -196,12 +196,12 @@ def _progress_bar(enabled: bool):
 
     started = time.monotonic()
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int, what: str = "pages") -> None:
         if not enabled or time.monotonic() - started < 2:
             return
         filled = 30 * done // max(total, 1)
         end = "\n" if done >= total else ""
-        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} pages", end=end, file=sys.stderr, flush=True)
+        print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {what}", end=end, file=sys.stderr, flush=True)
 
     return show
 

@@ -35,10 +35,11 @@ class Loaded:
         return score_site(self.site, self.audits)
 
 
-def load(root: Path, cache: bool = False, jobs: int = 1) -> Loaded:
+def load(root: Path, cache: bool = False, jobs: int = 1, progress=None) -> Loaded:
     """Read and validate every source of the site root, and read its git history once. With `cache`,
     records whose bytes were validated by an earlier run in the same context are taken from the build
-    cache instead of being read again; records are read in `jobs` processes when there are many."""
+    cache instead of being read again; records are read in `jobs` processes when there are many, and
+    `progress(done, total, "records")` hears how far reading has got."""
     diags = Diagnostics()
     context_sources = read_context(root, diags)
     documents = discover(root, diags)
@@ -53,7 +54,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1) -> Loaded:
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
     read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
-                         context, record_cache, jobs)
+                         context, record_cache, jobs, progress or (lambda done, total, what: None))
     records, broken, others = {}, set(), []
     for path, kind, doc_id in documents:
         if kind == "record":
@@ -88,7 +89,7 @@ _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers st
 
 
 def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
-                  jobs: int) -> dict[str, tuple]:
+                  jobs: int, progress) -> dict[str, tuple]:
     """path -> (content hash, validated record or None, the file's diagnostics) for every record file:
     from the cache when its bytes are unchanged, else read and validated (on every core when many)."""
     out, missing = {}, []
@@ -102,15 +103,20 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
     if jobs > 1 and len(missing) >= _PARALLEL_FROM:
         global _ACTIVE
         _ACTIVE = (root, context)
+        fresh = []
         try:
-            size = -(-len(missing) // (jobs * 8))
             with workers.pool(jobs) as pool:
-                done = pool.map(_validate_chunk, [missing[n:n + size] for n in range(0, len(missing), size)])
+                for chunk in pool.imap(_validate_chunk, [missing[n:n + 500] for n in range(0, len(missing), 500)]):
+                    fresh += chunk
+                    progress(len(fresh), len(missing), "records")
         finally:
             _ACTIVE = None
-        fresh = [entry for chunk in done for entry in chunk]
     else:
-        fresh = [_validate(root, path, doc_id, context) for path, doc_id, _ in missing]
+        fresh = []
+        for path, doc_id, _ in missing:
+            fresh.append(_validate(root, path, doc_id, context))
+            if len(fresh) % 500 == 0 or len(fresh) == len(missing):
+                progress(len(fresh), len(missing), "records")
     for (path, _, sig), entry in zip(missing, fresh):
         out[path] = entry
         if cache is not None and entry[0]:

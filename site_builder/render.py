@@ -144,7 +144,7 @@ class Renderer:
                 self.rendered[page.path] = (key, data)
         return files
 
-    def write_all(self, writer: "Writer", jobs: int, progress=lambda done, total: None) -> None:
+    def write_all(self, writer: "Writer", jobs: int, progress=lambda done, total, what="pages": None) -> None:
         """Render every page into `writer`'s folder, in `jobs` processes; RenderError on a layout error.
         `progress(done, total)` is called as pages are written. On a large site, one worker makes the
         data files while this process finds the pages that can be taken from the last build."""

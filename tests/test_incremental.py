@@ -284,3 +284,26 @@ def test_the_release_swapped_out_is_brought_up_to_date_as_the_next_staging_folde
     clean = site.root.parent / "clean"
     assert site.run("build", "--output", str(clean), "--no-cache").code == 0
     assert tree(clean) == tree(output)
+
+
+def test_a_long_build_shows_a_progress_bar_on_a_terminal_and_quiet_shows_none(make_site, monkeypatch, capsys):
+    import time
+
+    from site_builder.build import build
+    from site_builder.cli import _progress_bar
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(3)})
+    heard = []
+    assert build(site.root, site.root / "_site", 1, lambda done, total, what="pages": heard.append((what, done, total)))
+    assert ("records", 3, 3) in heard and heard[-1][0] == "pages" and heard[-1][1] == heard[-1][2] > 0
+
+    clock = iter([0.0, 0.5, 5.0, 5.1, 9.0, 9.5])
+    monkeypatch.setattr(time, "monotonic", lambda: next(clock))
+    show = _progress_bar(enabled=True)
+    show(1, 4, "records")  # within the first two seconds: nothing
+    show(2, 4, "records")
+    show(4, 4)
+    assert capsys.readouterr().err == f"\r[{'#' * 15}{'.' * 15}] 2/4 records\r[{'#' * 30}] 4/4 pages\n"
+    quiet = _progress_bar(enabled=False)
+    quiet(4, 4)
+    assert capsys.readouterr().err == ""
