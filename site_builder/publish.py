@@ -257,9 +257,11 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
             head = {"generator": GENERATOR, "inputs": inputs,
                     "pages": sum(path.endswith(".html") for path in writer.written),
                     "count": len(writer.written)}
-            body = {"files": dict(sorted(writer.written.items())), "keys": dict(sorted(writer.keys.items()))}
-            (staging / MARKER).write_text(json.dumps(head, ensure_ascii=False) + "\n"
-                                          + json.dumps(body, ensure_ascii=False) + "\n", encoding="utf-8")
+            with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
+                handle.write(json.dumps(head, ensure_ascii=False) + "\n")
+                handle.write(json.dumps({"files": writer.written, "keys": writer.keys}, ensure_ascii=False,
+                                        sort_keys=True))
+                handle.write("\n")
             stamps = _beside(output, "stamps")
             if stamps.exists():  # they describe the release being swapped out: the spare from now on
                 os.replace(stamps, _beside(output, "spare-stamps"))

@@ -92,16 +92,20 @@ class Renderer:
         return "" if language == self.rules.language else f"{language}/"
 
     def body_html(self, record) -> str:
-        """The record's (or appeal's) Markdown body, sanitized; rendered once for every page and language."""
+        """The record's (or appeal's) Markdown body, sanitized. The pages of one record in every language
+        are rendered one after the other, so the last few bodies are all that is worth keeping."""
         key = getattr(record, "path", "")
         if key not in self._bodies:
+            if len(self._bodies) >= 256:
+                self._bodies.clear()
             self._bodies[key] = self.markdown.render(record.body)
         return self._bodies[key]
 
     def pages(self) -> list[tuple[Page, str]]:
         """Every page with its language; Pelican's rule: no two outputs may claim one path."""
-        jobs = [(page, language) for language in self.rules.languages
-                for page in plan(self.index, self.prefix(language))]
+        languages = self.rules.languages
+        plans = [plan(self.index, self.prefix(language)) for language in languages]  # the same pages in each
+        jobs = [(page, language) for same in zip(*plans, strict=True) for page, language in zip(same, languages)]
         jobs.append((Page("data/README.md", "data_readme.md"), self.rules.language))
         seen: set[str] = set()
         for page, _ in jobs:
