@@ -49,7 +49,9 @@ class PageKeys:
             self._by_period[period_of(record.date, cutoff).key].append(self.records[rid])
 
     def key(self, page: Page, language: str) -> str | None:
-        make = getattr(self, "_" + page.template.partition(".")[0], None)
+        """The page's key, or None for a page that is always rendered."""
+        make = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
+                "inspector.html": self._inspector, "period.html": self._period}.get(page.template)
         if make is None:
             return None
         return _digest([self._base, language, page.path, *make(**page.context)])
