@@ -43,6 +43,8 @@ class PageKeys:
                 repr(audit.flags) + repr(audit.imported) if audit else "",
                 *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
                 *(c.hash for c, _ in amendments.get(rid, []))])
+        self._parts_of = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
+                          "inspector.html": self._inspector, "period.html": self._period}
         self._by_period = defaultdict(list)
         cutoff = site.rules.cutoff_day
         for rid, record in site.records.items():
@@ -50,8 +52,7 @@ class PageKeys:
 
     def key(self, page: Page, language: str) -> str | None:
         """The page's key, or None for a page that is always rendered."""
-        make = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
-                "inspector.html": self._inspector, "period.html": self._period}.get(page.template)
+        make = self._parts_of.get(page.template)
         if make is None:
             return None
         return _digest([self._base, language, page.path, *make(**page.context)])
