@@ -17,6 +17,7 @@ entries are pickles, which only the builder itself may write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -34,8 +35,9 @@ _CODE = Path(site_builder.__file__).resolve().parent
 _RACY_NS = 2_000_000_000
 
 
+@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """site-builder's version and the bytes of its code."""
+    """site-builder's version and the bytes of its code (hashed once per process: the code that runs)."""
     digest = hashlib.blake2b(f"site-builder {site_builder.__version__}".encode(), digest_size=16)
     for path in sorted(_CODE.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -13,11 +13,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-import site_builder
 from site_builder import limits
-from site_builder.cache import FileDigests
-
-_CODE = Path(site_builder.__file__).resolve().parent
+from site_builder.cache import FileDigests, code_fingerprint
 
 
 def _file(path: str, digest, known: FileDigests | None = None) -> None:
@@ -72,8 +69,7 @@ def _git_head(root: Path) -> str:
 def templates_fingerprint(layouts: list[Path]) -> str:
     """site-builder's own code and the layouts: what every page's rendering depends on."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"site-builder {site_builder.__version__}\n".encode())
-    _tree(_CODE, digest, "code")
+    digest.update(f"code {code_fingerprint()}\n".encode())
     for n, folder in enumerate(layouts):
         _tree(folder, digest, f"layouts {n}")
     return digest.hexdigest()
@@ -82,8 +78,7 @@ def templates_fingerprint(layouts: list[Path]) -> str:
 def inputs_fingerprint(root: Path, layouts: list[Path], known: FileDigests | None = None) -> str:
     """With `known`, files whose stat signature is unchanged since they were last hashed are not read."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"site-builder {site_builder.__version__}\n".encode())
-    _tree(_CODE, digest, "code")
+    digest.update(f"code {code_fingerprint()}\n".encode())
     _tree(root / "rules.yaml", digest, "rules", known)
     _tree(root / "content", digest, "content", known)
     for n, folder in enumerate(layouts):
