@@ -6,12 +6,19 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from site_builder.cache import FileDigests
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.pipeline import Loaded, load
-from site_builder.fingerprint import inputs_fingerprint
+from site_builder.fingerprint import Inputs, layout_folders
 from site_builder.publish import MARKER, intact, output_lock, publishing, read_manifest, recover
-from site_builder.render import Renderer, RenderError, layout_folders
+
+if TYPE_CHECKING:
+    from site_builder.pipeline import Loaded
+    from site_builder.render import Renderer
+
+# The stages themselves (YAML, Markdown, Jinja, ...) are imported only once a build has something to do:
+# finding that nothing changed is most builds, and takes a fraction of a second.
 
 
 @dataclass
@@ -37,8 +44,12 @@ class _Failed(Exception):
     """Errors were found while rendering: publish nothing."""
 
 
-def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None) -> tuple[Loaded, Renderer | None]:
-    loaded = load(root, cache=cache, jobs=jobs, progress=progress)
+def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
+             stats: dict | None = None) -> tuple[Loaded, Renderer | None]:
+    from site_builder.pipeline import load
+    from site_builder.render import Renderer
+
+    loaded = load(root, cache=cache, jobs=jobs, progress=progress, stats=stats)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
@@ -49,6 +60,8 @@ def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None) -> tu
 def render_site(root: Path, previous: dict | None = None) -> BuildResult:
     """Everything up to publishing, in memory (for `serve`): the files, or the diagnostics that stop it.
     `previous` is the `rendered` of the last result: pages whose inputs are unchanged are taken from it."""
+    from site_builder.render import RenderError
+
     loaded, renderer = _prepare(root)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
@@ -71,21 +84,28 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     Without `cache`, every record is read again and every page rendered (files whose bytes are unchanged
     are still linked from the last build). `progress(done, total, what)` hears of records read and pages
     rendered."""
-    known = FileDigests(root) if cache else None
-    inputs = inputs_fingerprint(root, layout_folders(root), known)
-    if output.exists() and cache:
-        with output_lock(output):
-            recover(output)  # what a build killed after its swap left beside the output
-            published = read_manifest(output, head_only=True)
-            if published.get("inputs") == inputs and intact(output):
-                diagnostics = Diagnostics()
-                known.report(diagnostics)
-                return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),
-                                   others=published.get("count", 0) - published.get("pages", 0))
-    else:
-        published = {}
     jobs = jobs or os.cpu_count() or 1
-    loaded, renderer = _prepare(root, cache, jobs, progress)
+    known = FileDigests(root) if cache else None
+    scanned = Inputs(root, layout_folders(root), known, jobs)
+    inputs = scanned.fingerprint
+    try:
+        if output.exists() and cache:
+            with output_lock(output):
+                recover(output)  # what a build killed after its swap left beside the output
+                published = read_manifest(output, head_only=True)
+                if published.get("inputs") == inputs and intact(output):
+                    diagnostics = Diagnostics()
+                    known.report(diagnostics)
+                    return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),
+                                       others=published.get("count", 0) - published.get("pages", 0))
+        else:
+            published = {}
+        stats = scanned.stats()  # every input file's lstat, taken once
+    finally:
+        scanned.close()
+    from site_builder.render import RenderError
+
+    loaded, renderer = _prepare(root, cache, jobs, progress, stats)
     if known is not None:
         known.report(loaded.diagnostics)
     if renderer is None:

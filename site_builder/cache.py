@@ -32,7 +32,7 @@ from site_builder.diagnostics import Diagnostics, Pos
 
 SHARDS = 64  # a one-record edit rewrites one shard: ~1/64 of the entries
 _CODE = Path(site_builder.__file__).resolve().parent
-_RACY_NS = 2_000_000_000
+RACY_NS = 2_000_000_000
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,35 +65,54 @@ def _write_atomically(path: Path, value) -> None:
 
 class FileDigests:
     """path -> (stat signature, content hash) of the files a build depends on, so that a site whose files
-    are unchanged is recognised without reading them (see the module's note on signatures)."""
+    are unchanged is recognised without reading them (see the module's note on signatures); and, in a
+    small file of its own, the digest of the last listing of every input file with the content digest it
+    stood for (see fingerprint.py)."""
 
-    _HEADER = "site-builder file digests 1"
+    _HEADER = "site-builder file digests 2"
 
     def __init__(self, root: Path):
         self.file = site_folder(root) / "digests.pickle"
-        self._known: dict = {}
+        self.listing_file = site_folder(root) / "listing.pickle"
+        self._known: dict | None = None  # loaded when first needed
         self._seen: dict = {}
         self.problem = ""  # why the stored digests were discarded
+        self._listing = self._load(self.listing_file, tuple) or ("", "", 0)
+        self.count = self._listing[2]  # files in the last listing
+
+    def _load(self, file: Path, kind: type):
         try:
-            with open(self.file, "rb") as handle:
-                header, known = pickle.load(handle)
-            if header == self._HEADER and isinstance(known, dict):
-                self._known = known
-            else:
-                self.problem = "written by another version of site-builder"
+            with open(file, "rb") as handle:
+                header, value = pickle.load(handle)
+            if header == self._HEADER and isinstance(value, kind):
+                return value
+            self.problem = "written by another version of site-builder"
         except FileNotFoundError:
             pass
         except Exception:  # noqa: BLE001 - any damage at all: every file is hashed
             self.problem = "damaged"
+        return None
 
     def report(self, diags: Diagnostics) -> None:
         if self.problem:
             diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
                           "and discarded", "nothing to do: the files are hashed again and the cache is rewritten")
 
-    def digest(self, path: str, info: os.stat_result, read) -> bytes:
-        """The content hash of the regular file at `path` (its stat `info`); `read()` gives its bytes."""
-        sig = signature(info)
+    def shortcut(self, listing: str) -> str | None:
+        """The content digest stored with this listing digest, if it is the last one."""
+        digest, content, _ = self._listing
+        return content if digest and digest == listing and isinstance(content, str) else None
+
+    def remember(self, listing: str, content: str, count: int) -> None:
+        """Keep the content digest for this listing ('' when it was taken too soon after a change)."""
+        if self._listing != (listing, content, count):
+            self._listing = (listing, content, count)
+            self._write(self.listing_file, self._listing)
+
+    def digest(self, path: str, sig: tuple, read) -> bytes:
+        """The content hash of the regular file at `path` (its stat signature); `read()` gives its bytes."""
+        if self._known is None:
+            self._known = self._load(self.file, dict) or {}
         known = self._known.get(path)
         if known is not None and known[0] == sig:
             digest = known[1]
@@ -103,13 +122,15 @@ class FileDigests:
         return digest
 
     def save(self) -> None:
-        racy_from = time.time_ns() - _RACY_NS
+        racy_from = time.time_ns() - RACY_NS
         kept = {path: entry for path, entry in self._seen.items() if max(entry[0][1], entry[0][2]) < racy_from}
-        if kept == self._known:
-            return
+        if kept != self._known:
+            self._write(self.file, kept)
+
+    def _write(self, file: Path, value) -> None:
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.file, (self._HEADER, kept))
+            file.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(file, (self._HEADER, value))
         except OSError:
             pass
 
@@ -197,7 +218,7 @@ class RecordCache:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            racy_from = time.time_ns() - _RACY_NS
+            racy_from = time.time_ns() - RACY_NS
             for n in sorted(self._dirty):
                 entries = {path: (sig if sig is None or max(sig[1], sig[2]) < racy_from else None, entry)
                            for path, (sig, entry) in self._shards[n].items()}

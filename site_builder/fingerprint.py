@@ -1,61 +1,240 @@
 """One digest of everything a build's output depends on, so an unchanged site is not rebuilt.
 
-Content hashes, never modification times alone (a file's hash is reused only while its whole stat
-signature is unchanged, see cache.py): the files under content/ and layouts/, rules.yaml, the
-builder's own code, the git commit the history is read from, and the options that shape the output.
+Content hashes, never modification times alone: the files of rules.yaml, content/ and the layouts, the
+builder's own code, the git commit the history is read from. Knowing the hashes without reading every file
+takes two steps, as git's index does (see cache.FileDigests):
+
+- one `lstat` of every file gives the *listing*: each file's path and stat signature. When the listing is
+  exactly the one of the last build, and that one was taken over two seconds after its newest file changed,
+  the content digest stored with it still holds;
+- otherwise each file whose signature is unchanged keeps its stored hash; the others are read and hashed.
+
+On a large site the listing is taken by two processes, each walking half of the folders.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import stat
 import subprocess
+import time
 from pathlib import Path
 
-from site_builder import limits
-from site_builder.cache import FileDigests, code_fingerprint
+from site_builder import limits, workers
+from site_builder.cache import RACY_NS, FileDigests, code_fingerprint
+
+BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
+_SPLIT_FROM = 20_000  # files in the last listing: below this a second process costs more than it saves
 
 
-def _file(path: str, digest, known: FileDigests | None = None) -> None:
-    """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
-    stage reports it, and reading it here could block or never end."""
+def layout_folders(root: Path) -> list[Path]:
+    """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder."""
+    own = root / "layouts"
+    if not own.is_dir():
+        return [BUNDLED_LAYOUTS]
+    return [own] + ([BUNDLED_LAYOUTS] if own.resolve() != BUNDLED_LAYOUTS.resolve() else [])
+
+
+class Listing:
+    """Every file under some folders, one lstat each: full paths, and six numbers per file (mode, size,
+    modification and change times in ns, inode, device) in one flat list (cheap to hash and to send)."""
+
+    def __init__(self, paths: list[str] | None = None, numbers: list[int] | None = None,
+                 unreadable: list[str] | None = None):
+        self.paths = paths or []
+        self.numbers = numbers or []
+        self.unreadable = unreadable or []  # folders that could not be listed
+
+    def extend(self, other: "Listing") -> None:
+        self.paths += other.paths
+        self.numbers += other.numbers
+        self.unreadable += other.unreadable
+
+    def digest(self) -> bytes:
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update("\0".join(self.paths).encode("utf-8", "surrogateescape"))
+        digest.update(pickle.dumps((self.numbers, self.unreadable), protocol=pickle.HIGHEST_PROTOCOL))
+        return digest.digest()
+
+    def newest(self) -> int:
+        """The latest modification or change time of any file (ns)."""
+        times = self.numbers[2::6] + self.numbers[3::6]
+        return max(times, default=0)
+
+    def entries(self) -> dict[str, tuple]:
+        """full path -> (mode, size, mtime_ns, ctime_ns, inode, device)."""
+        numbers = self.numbers
+        return {path: tuple(numbers[6 * n:6 * n + 6]) for n, path in enumerate(self.paths)}
+
+
+def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]:
+    """The files under `folders` (only those directly in them unless `descend`), and, when not
+    descending, the folders found in them."""
+    listing, found = Listing(), []
+    paths, numbers = listing.paths, listing.numbers
+    pending = list(folders)
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if entry.name != "__pycache__":
+                                (pending if descend else found).append(entry.path)
+                            continue
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        listing.unreadable.append(entry.path)
+                        continue
+                    paths.append(entry.path)
+                    numbers += (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                                info.st_dev)
+        except OSError:
+            listing.unreadable.append(directory)
+    return listing, found
+
+
+def _walk_and_send(folders: list[str]):
+    """In a forked worker: its share of the walk, the digest first, the listing only if asked for."""
+    listing, _ = _list(folders)
+    yield listing.digest()
+    yield listing.paths, listing.numbers, listing.unreadable
+
+
+def _scan_folder(base: str, split: bool) -> tuple[bytes, Listing, workers.Forked | None]:
+    """Walk one folder tree: (digest of its listing, the listing of the files this process walked, the
+    worker that walked the rest or None). With `split`, the first levels are listed here until there are
+    subtrees enough to share with one forked worker."""
+    if not split:
+        listing, _ = _list([base])
+        return listing.digest(), listing, None
+    listing, folders = Listing(), [base]
+    while folders and len(folders) < 8:
+        level, folders = _list(folders, descend=False)
+        listing.extend(level)
+        folders.sort()
+    if len(folders) < 2:
+        listing.extend(_list(folders)[0])
+        return listing.digest(), listing, None
+    worker = workers.Forked(_walk_and_send, folders[0::2])
+    mine, _ = _list(folders[1::2])
+    listing.extend(mine)
+    try:
+        theirs = worker.next()
+    except EOFError:  # the worker failed: walk its share here
+        worker.close()
+        listing.extend(_list(folders[0::2])[0])
+        return listing.digest(), listing, None
+    return hashlib.blake2b(listing.digest() + theirs, digest_size=20).digest(), listing, worker
+
+
+class Inputs:
+    """The input fingerprint of a site, and the lstat of every input file (taken once per build)."""
+
+    def __init__(self, root: Path, layouts: list[Path], known: FileDigests | None = None, jobs: int = 1):
+        self.trees = [("rules", root / "rules.yaml"), ("content", root / "content")] + \
+            [(f"layouts {n}", folder) for n, folder in enumerate(layouts)]
+        started = time.time_ns()
+        listing, digest, worker = Listing(), hashlib.blake2b(digest_size=20), None
+        split = known is not None and jobs > 1 and known.count >= _SPLIT_FROM
+        for label, base in self.trees:
+            if base.is_dir():
+                part, mine, helper = _scan_folder(str(base), split and label == "content")
+                worker = worker or helper
+                listing.extend(mine)
+            else:
+                part = f"{label} {'absent' if not os.path.lexists(base) else 'file'}".encode()
+                if part.endswith(b"file"):
+                    listing.extend(_list_file(str(base)))
+            digest.update(os.fsencode(str(base)) + b"\0" + part)
+        self.listing_digest = digest.hexdigest()
+        content = known.shortcut(self.listing_digest) if known is not None else None
+        self._listing, self._worker = listing, worker
+        if content is None:
+            listing = self._whole_listing()
+            content = self._content(listing, known)
+            if known is not None:
+                trusted = listing.newest() < started - RACY_NS
+                known.remember(self.listing_digest if trusted else "", content, len(listing.paths))
+        head = f"code {code_fingerprint()}\ngit {_git_head(root)}\ncontent {content}\n"
+        self.fingerprint = hashlib.blake2b(head.encode(), digest_size=20).hexdigest()
+
+    def _whole_listing(self) -> Listing:
+        """The listing with the worker's share added (asked for only when needed: usually nothing changed)."""
+        if self._worker is not None:
+            try:
+                paths, numbers, unreadable = self._worker.next()
+                self._listing.extend(Listing(paths, numbers, unreadable))
+            finally:
+                self.close()
+        return self._listing
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def stats(self) -> dict[str, tuple]:
+        """full path -> (mode, size, mtime_ns, ctime_ns, inode, device) of every input file."""
+        return self._whole_listing().entries()
+
+    def _content(self, listing: Listing, known: FileDigests | None) -> str:
+        """The digest of every input file's bytes (or what it is, when it is not a regular file), in
+        order of its path within its tree."""
+        named = []
+        for label, base in self.trees:
+            named.append((label, str(base)))
+        entries = listing.entries()
+        rows = []
+        for path, numbers in entries.items():
+            for label, base in named:
+                if path == base or path.startswith(base + os.sep):
+                    rows.append((f"{label}/{path[len(base) + 1:]}", path, numbers))
+                    break
+        rows.sort()
+        digest = hashlib.blake2b(digest_size=20)
+        for name, path, numbers in rows:
+            digest.update(f"file {name}\n".encode("utf-8", "surrogateescape"))
+            digest.update(_file_digest(path, numbers, known))
+        for path in sorted(listing.unreadable):
+            digest.update(f"unreadable {path}\n".encode("utf-8", "surrogateescape"))
+        if known is not None:
+            known.save()
+        return digest.hexdigest()
+
+
+def _list_file(path: str) -> Listing:
     try:
         info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode):
-            target = os.readlink(path) if stat.S_ISLNK(info.st_mode) else ""
-            digest.update(f"special {stat.S_IFMT(info.st_mode)} {target}".encode("utf-8", "surrogateescape"))
-        elif info.st_size > limits.MAX_DATA_FILE_BYTES:
-            digest.update(f"oversized {info.st_size} {info.st_mtime_ns}".encode())  # refused by the read stage
-        elif known is not None:
-            digest.update(known.digest(path, info, lambda: _read(path)))
-        else:
-            digest.update(hashlib.blake2b(_read(path), digest_size=16).digest())
     except OSError:
-        digest.update(b"unreadable")
+        return Listing(unreadable=[path])
+    return Listing([path], [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
+                            info.st_dev])
+
+
+def _file_digest(path: str, numbers: tuple, known: FileDigests | None) -> bytes:
+    """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
+    stage reports it, and reading it here could block or never end."""
+    mode, size = numbers[0], numbers[1]
+    try:
+        if not stat.S_ISREG(mode):
+            target = os.readlink(path) if stat.S_ISLNK(mode) else ""
+            return f"special {stat.S_IFMT(mode)} {target}".encode("utf-8", "surrogateescape")
+        if size > limits.MAX_DATA_FILE_BYTES:
+            return f"oversized {size} {numbers[2]}".encode()  # refused by the read stage
+        if known is not None:
+            return known.digest(path, numbers[1:], lambda: _read(path))
+        return hashlib.blake2b(_read(path), digest_size=16).digest()
+    except OSError:
+        return b"unreadable"
 
 
 def _read(path: str) -> bytes:
     with open(path, "rb") as handle:
         return handle.read()
-
-
-def _tree(base: Path, digest, label: str, known: FileDigests | None = None) -> None:
-    if not base.exists():
-        digest.update(f"absent {label}\n".encode())
-        return
-    if not base.is_dir():
-        digest.update(f"file {label}\n".encode())
-        _file(str(base), digest, known)
-        return
-    top = str(base)
-    for directory, subdirs, files in os.walk(top):  # plain strings: pathlib costs more than the hashing
-        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
-        prefix = directory[len(top) + 1:].replace(os.sep, "/")
-        for name in sorted(files):
-            rel = f"{prefix}/{name}" if prefix else name
-            digest.update(f"file {rel}\n".encode("utf-8", "surrogateescape"))
-            _file(os.path.join(directory, name), digest, known)
 
 
 def _git_head(root: Path) -> str:
@@ -71,19 +250,10 @@ def templates_fingerprint(layouts: list[Path]) -> str:
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"code {code_fingerprint()}\n".encode())
     for n, folder in enumerate(layouts):
-        _tree(folder, digest, f"layouts {n}")
-    return digest.hexdigest()
-
-
-def inputs_fingerprint(root: Path, layouts: list[Path], known: FileDigests | None = None) -> str:
-    """With `known`, files whose stat signature is unchanged since they were last hashed are not read."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"code {code_fingerprint()}\n".encode())
-    _tree(root / "rules.yaml", digest, "rules", known)
-    _tree(root / "content", digest, "content", known)
-    for n, folder in enumerate(layouts):
-        _tree(folder, digest, f"layouts {n}", known)
-    digest.update(f"git {_git_head(root)}\n".encode())
-    if known is not None:
-        known.save()
+        listing = _list([str(folder)])[0] if folder.is_dir() else _list_file(str(folder))
+        for path, numbers in sorted(listing.entries().items()):
+            digest.update(f"layouts {n}/{path[len(str(folder)) + 1:]}\n".encode("utf-8", "surrogateescape"))
+            digest.update(_file_digest(path, numbers, None))
+        for path in sorted(listing.unreadable):
+            digest.update(f"unreadable {path}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()

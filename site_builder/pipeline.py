@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +36,16 @@ class Loaded:
         return score_site(self.site, self.audits)
 
 
-def load(root: Path, cache: bool = False, jobs: int = 1, progress=None) -> Loaded:
+def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None) -> Loaded:
     """Read and validate every source of the site root, and read its git history once. With `cache`,
     records whose bytes were validated by an earlier run in the same context are taken from the build
     cache instead of being read again; records are read in `jobs` processes when there are many, and
-    `progress(done, total, "records")` hears how far reading has got."""
+    `progress(done, total, "records")` hears how far reading has got. `stats` (full path -> (mode, size,
+    mtime, ctime, inode, device), from the input fingerprint's walk) spares asking about files again."""
     diags = Diagnostics()
+    stats = stats if stats is not None else {}
     context_sources = read_context(root, diags)
-    documents = discover(root, diags)
+    documents = discover(root, diags, stats)
     context = validate_context(context_sources, diags)
     digests = {s.path: s.digest for s in context_sources if s.digest}
     files = [s.path for s in context_sources] + [path for path, _, _ in documents]
@@ -54,7 +57,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None) -> Loade
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
     read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
-                         context, record_cache, jobs, progress or (lambda done, total, what: None))
+                         context, record_cache, jobs, progress or (lambda done, total, what: None), stats)
     records, broken, others = {}, set(), []
     for path, kind, doc_id in documents:
         if kind == "record":
@@ -89,12 +92,12 @@ _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers st
 
 
 def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
-                  jobs: int, progress) -> dict[str, tuple]:
+                  jobs: int, progress, stats: dict) -> dict[str, tuple]:
     """path -> (content hash, validated record or None, the file's diagnostics) for every record file:
     from the cache when its bytes are unchanged, else read and validated (on every core when many)."""
     out, missing = {}, []
     for path, doc_id in wanted:
-        sig = _signature(root / path)
+        sig = _signature(str(root / path), stats)
         hit = _cached(root, path, sig, cache) if cache is not None else None
         if hit is None:
             missing.append((path, doc_id, sig))
@@ -140,7 +143,10 @@ def _validate(root: Path, path: str, doc_id: str, context: Context) -> tuple:
     return source.digest, record, tuple(local.items)
 
 
-def _signature(full: Path) -> tuple | None:
+def _signature(full: str, stats: dict) -> tuple | None:
+    known = stats.get(full)  # (mode, size, mtime, ctime, inode, device) from the input fingerprint's walk
+    if known is not None:
+        return known[1:] if stat.S_ISREG(known[0]) else None
     try:
         return signature(os.lstat(full))
     except OSError:

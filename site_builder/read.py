@@ -7,6 +7,7 @@ Nothing here knows what a record means; it only finds the files, refuses what ca
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import os
 import re
@@ -208,18 +209,33 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
         diags.error(Pos(shown(rel)), "bad-file-name", f"the path is longer than {limits.MAX_PATH_BYTES} bytes",
                     "use fewer or shorter folder names")
         return False
-    for part in rel.split("/"):
-        problem = _name_problem(part)
-        if problem:
-            diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
-                        "rename the file with letters, digits, `-` and `_`")
-            return False
+    folder, _, name = rel.rpartition("/")
+    part, problem = _folder_problem(folder)
+    if not problem:
+        part, problem = name, _name_problem(name)
+    if problem:
+        diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
+                    "rename the file with letters, digits, `-` and `_`")
+        return False
     return True
 
 
-def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
-    """(path, kind, doc id) of every content document, sorted; odd names and links are reported."""
+@functools.lru_cache(maxsize=4096)
+def _folder_problem(folder: str) -> tuple[str, str]:
+    """The first folder name of a path that has a problem, and the problem; ('', '') for none.
+    Asked once per folder, not once per file in it."""
+    for part in folder.split("/") if folder else ():
+        problem = _name_problem(part)
+        if problem:
+            return part, problem
+    return "", ""
+
+
+def discover(root: Path, diags: Diagnostics, stats: dict | None = None) -> list[tuple[str, str, str]]:
+    """(path, kind, doc id) of every content document, sorted; odd names and links are reported.
+    `stats` (full path -> (mode, ...), from the input fingerprint's walk) spares asking about files again."""
     found = []
+    stats = stats or {}
     for kind, folder in FOLDERS.items():
         base = root / folder
         if not base.is_dir():
@@ -247,7 +263,9 @@ def discover(root: Path, diags: Diagnostics) -> list[tuple[str, str, str]]:
                     diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",
                                   "rename it to end in `.md` if it is a record")
                     continue
-                if os.path.islink(full) and not _inside(Path(full), base):
+                info = stats.get(full)
+                linked = os.path.islink(full) if info is None else stat.S_ISLNK(info[0])
+                if linked and not _inside(Path(full), base):
                     diags.error(Pos(shown(rel)), "symlink", "the file links outside the content folder",
                                 "copy the file in instead of linking to it")
                     continue

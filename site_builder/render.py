@@ -14,7 +14,7 @@ import jinja2
 from site_builder import pages as urls
 from site_builder import analytics, report, workers
 from site_builder.figures import Figures
-from site_builder.fingerprint import templates_fingerprint
+from site_builder.fingerprint import BUNDLED_LAYOUTS, layout_folders, templates_fingerprint  # noqa: F401
 from site_builder.cache import cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
@@ -25,9 +25,6 @@ from site_builder.pipeline import Loaded
 from site_builder.publish import Writer
 from site_builder.rules import pick
 from site_builder.score import PeriodScores
-
-BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
-
 
 _ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
 
@@ -46,14 +43,6 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
             loader=jinja2.FileSystemLoader(list(folders)), autoescape=True, undefined=jinja2.StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=True)
     return _ENVIRONMENTS[folders]
-
-
-def layout_folders(root: Path) -> list[Path]:
-    """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder."""
-    own = root / "layouts"
-    if not own.is_dir():
-        return [BUNDLED_LAYOUTS]
-    return [own] + ([BUNDLED_LAYOUTS] if own.resolve() != BUNDLED_LAYOUTS.resolve() else [])
 
 
 class RenderError(Exception):

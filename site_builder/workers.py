@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import pickle
 import signal
 
 
@@ -24,3 +25,37 @@ def _die_with_parent(parent: int) -> None:
         pass  # not Linux: publish.Writer still stops an orphan's writes
     if os.getppid() != parent:  # the build died before the line above took effect
         os._exit(1)
+
+
+class Forked:
+    """A generator function run in one forked child; the values it yields come back one at a time.
+    `next()` raises EOFError when the child has no more to send (or failed); `close()` ends it."""
+
+    def __init__(self, function, *args):
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: send every value, then leave without running the parent's cleanup
+            os.close(read)
+            try:
+                with os.fdopen(write, "wb") as out:
+                    for value in function(*args):
+                        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+                        out.flush()
+            finally:
+                os._exit(0)
+        os.close(write)
+        self._pipe = os.fdopen(read, "rb")
+
+    def next(self):
+        try:
+            return pickle.load(self._pipe)
+        except (OSError, pickle.UnpicklingError) as exc:
+            raise EOFError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._pipe.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)

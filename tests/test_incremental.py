@@ -307,3 +307,30 @@ def test_a_long_build_shows_a_progress_bar_on_a_terminal_and_quiet_shows_none(ma
     quiet = _progress_bar(enabled=False)
     quiet(4, 4)
     assert capsys.readouterr().err == ""
+
+
+def test_the_input_listing_taken_by_two_processes_sees_every_change(make_site, monkeypatch):
+    import site_builder.fingerprint as fingerprint
+    from site_builder.cache import FileDigests
+
+    forked = []
+    original = fingerprint.workers.Forked
+    monkeypatch.setattr(fingerprint, "_SPLIT_FROM", 0)  # as on a large site: the walk is shared with a worker
+    monkeypatch.setattr(fingerprint.workers, "Forked", lambda *args: forked.append(args) or original(*args))
+    files = {f"content/records/2026/{month:02d}/r.md": record(date=f"2026-{month:02d}-12") for month in range(1, 10)}
+    site = make_site(files)
+    assert site.run("build", "--jobs", "2").code == 0
+    assert "nothing changed" in site.run("build", "--jobs", "2").out and forked
+    layouts = fingerprint.layout_folders(site.root)
+    shared = fingerprint.Inputs(site.root, layouts, FileDigests(site.root), jobs=2)
+    alone = fingerprint.Inputs(site.root, layouts, None, jobs=1)
+    assert shared.fingerprint == alone.fingerprint
+    assert len([path for path in shared.stats() if "/content/records/" in path]) == 9
+    for month in (1, 2):  # one folder walked by each process
+        path = f"content/records/2026/{month:02d}/r.md"
+        site.write(path, record(date=f"2026-{month:02d}-12", findings=finding("a", 1)))
+        result = site.run("build", "--jobs", "2")
+        assert result.code == 0 and "nothing changed" not in result.out
+        page = site.root / "_site" / "records" / f"2026/{month:02d}/r.html"
+        assert "<td class=\"num\">1.0</td>" in page.read_text(encoding="utf-8")
+        assert "nothing changed" in site.run("build", "--jobs", "2").out
