@@ -173,14 +173,18 @@ def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]
             appealed=sum(1 for d in found if d.appeal),
             overturned=sum(1 for d in found if d.status == STATUS_OVERTURNED),
             reduced=sum(1 for d in found if d.status == STATUS_REDUCED), repeat_checks=repeats)
+    everyone: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, Decimal(0)])  # checks, findings, points
+    for (_, check_type, scope), row in raw.items():
+        total = everyone[(check_type, scope)]
+        total[0] += row["checks"]
+        total[1] += row["findings"]
+        total[2] += row["points"]
     out = []
     for (inspector, check_type, scope), row in sorted(raw.items(), key=lambda kv: (kv[0][2] != "all", kv[0])):
-        peers = [r for (i, t, s), r in raw.items() if t == check_type and s == scope and i != inspector]
-        checks = sum(r["checks"] for r in peers)
+        total = everyone[(check_type, scope)]  # the peers: everyone else (exact: integers and Decimals)
+        checks, findings, points = total[0] - row["checks"], total[1] - row["findings"], total[2] - row["points"]
         if checks < MIN_CHECKS_TO_COMPARE:
             checks = 0  # peers too few to compare against
-        findings = sum(r["findings"] for r in peers)
-        points = sum((r["points"] for r in peers), Decimal(0))
         out.append(Calibration(
             inspector, check_type, scope, **row,
             peer_findings_per_check=Fraction(findings, checks) if checks else None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from site_builder.cache import FileDigests
+from site_builder.cache import FileDigests, Fragments
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fingerprint import Inputs, layout_folders
 from site_builder.publish import MARKER, intact, output_lock, publishing, read_manifest, recover
@@ -110,6 +110,9 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
         known.report(loaded.diagnostics)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
+    if cache:
+        renderer.fragments = Fragments(root)
+        renderer.fragments.report(loaded.diagnostics)
     if cache and not published and (output / MARKER).exists():
         loaded.diagnostics.warning(Pos(f"{output.name}/{MARKER}"), "damaged-manifest",
                                    f"the manifest of {output.name}/ is damaged or from another version, "

@@ -238,3 +238,51 @@ class RecordCache:
                           f"{len(names)} build cache file{'s' * (len(names) != 1)} in {self.folder} "
                           f"{'were' if len(names) != 1 else 'was'} {reason} and discarded ({shown})",
                           "nothing to do: those records are read again and the cache is rewritten")
+
+
+class Fragments:
+    """Pieces of the site-wide data files (one period's rows of findings.csv, say) by name, each with the
+    dependency key it was made from, kept between builds: a file is put together from the pieces, and
+    only the pieces whose key changed are made again. Without a root, pieces live for one process."""
+
+    _HEADER = "site-builder fragments 1"
+
+    def __init__(self, root: Path | None = None):
+        self.file = site_folder(root) / "fragments.pickle" if root is not None else None
+        self._known: dict = {}
+        self._used: dict = {}
+        self.problem = ""  # why the stored pieces were discarded
+        if self.file is not None:
+            try:
+                with open(self.file, "rb") as handle:
+                    header, known = pickle.load(handle)
+                if header == (self._HEADER, code_fingerprint()) and isinstance(known, dict):
+                    self._known = known
+                else:
+                    self.problem = "written by another version of site-builder"
+            except FileNotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - any damage at all: every piece is made again
+                self.problem = "damaged"
+
+    def report(self, diags: Diagnostics) -> None:
+        if self.problem:
+            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
+                          "and discarded", "nothing to do: the data files are made again and the cache rewritten")
+
+    def get(self, name: str, key: str, make) -> str:
+        """The piece `name` made from inputs with dependency `key`: kept, or `make()` now."""
+        known = self._known.get(name)
+        text = known[1] if known is not None and known[0] == key else make()
+        self._used[name] = (key, text)
+        return text
+
+    def save(self) -> None:
+        """Keep the pieces used by this build (and only those)."""
+        if self.file is None or self._used == self._known:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
+        except OSError:
+            pass

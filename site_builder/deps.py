@@ -57,6 +57,11 @@ class PageKeys:
             return None
         return _digest([self._base, language, page.path, *make(**page.context)])
 
+    def data_key(self, template: str, **context) -> str:
+        """The key of data files (or pieces of them) made from what the `template` page with this context
+        shows: a period's, staff member's or inspector's rows."""
+        return _digest([self._base, "data", template, *self._parts_of[template](**context)])
+
     def _status(self, key: str) -> list[str]:
         """A period's status and its sign-off (source and the commit that added it)."""
         sign_off = self.index.site.sign_offs.get(key)

@@ -12,6 +12,7 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from site_builder.model import Record, Site
+from site_builder.periods import period_of
 from site_builder.score import Deduction, PeriodScores, StaffPeriod, deductions_of
 
 
@@ -33,6 +34,7 @@ class Index:
     by_inspector: dict[str, list[Record]]
     staff_periods: dict[str, list[StaffPeriod]]
     appeals: dict[str, list]  # record id -> its appeals
+    by_period: dict[str, list[Record]]  # period key -> its records, by date and id
 
     @property
     def latest(self) -> str | None:
@@ -53,8 +55,11 @@ def build_index(site: Site, periods: dict[str, PeriodScores]) -> Index:
     for items in by_staff.values():
         items.sort(key=lambda d: (d.record.date, d.record.id, d.finding.position))
     by_inspector: dict[str, list[Record]] = defaultdict(list)
+    by_period: dict[str, list[Record]] = defaultdict(list)
+    cutoff = site.rules.cutoff_day
     for record in sorted(site.records.values(), key=lambda r: (r.date, r.id)):
         by_inspector[record.inspector].append(record)
+        by_period[period_of(record.date, cutoff).key].append(record)
     staff_periods: dict[str, list[StaffPeriod]] = defaultdict(list)
     for p in periods.values():
         for sid, sp in p.staff.items():
@@ -62,7 +67,7 @@ def build_index(site: Site, periods: dict[str, PeriodScores]) -> Index:
     appeals: dict[str, list] = defaultdict(list)
     for (rid, _), appeal in site.appeals.items():
         appeals[rid].append(appeal)
-    return Index(site, periods, deductions, by_staff, by_inspector, staff_periods, appeals)
+    return Index(site, periods, deductions, by_staff, by_inspector, staff_periods, appeals, by_period)
 
 
 # Where each kind of page lives, relative to a language's root.

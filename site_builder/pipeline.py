@@ -96,8 +96,9 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
     """path -> (content hash, validated record or None, the file's diagnostics) for every record file:
     from the cache when its bytes are unchanged, else read and validated (on every core when many)."""
     out, missing = {}, []
+    top = str(root / "_")[:-1]  # what str(root / path) starts with: plain strings, as pathlib is slow here
     for path, doc_id in wanted:
-        sig = _signature(str(root / path), stats)
+        sig = _signature(top + path, stats)
         hit = _cached(root, path, sig, cache) if cache is not None else None
         if hit is None:
             missing.append((path, doc_id, sig))

@@ -6,7 +6,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import jinja2
@@ -15,7 +15,7 @@ from site_builder import pages as urls
 from site_builder import analytics, report, workers
 from site_builder.figures import Figures
 from site_builder.fingerprint import BUNDLED_LAYOUTS, layout_folders, templates_fingerprint  # noqa: F401
-from site_builder.cache import cache_root
+from site_builder.cache import Fragments, cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
 from site_builder.i18n import Catalog, load_strings
@@ -70,6 +70,7 @@ class Renderer:
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
+        self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
         self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
         default = load_strings(self.layouts, root, self.rules.language, diags)
@@ -144,8 +145,12 @@ class Renderer:
         for path, data in self.assets().items():
             writer.write(path, data)
         pages = self.pages()
+        keyed = self.keyed_data()
+        skip = {path for path, key in keyed.items() if writer.reuse(path, key)}
+        writer.keys.update((path, key) for path, key in keyed.items() if path not in skip)
         if jobs <= 1 or len(self.site.records) < _PARALLEL_FROM:
-            self._write_files(self.data_files(), writer)
+            self._write_files(self.data_files(skip), writer)
+            self.fragments.save()
             todo = [(page, language) for page, language in pages if not self._reused(page, language, writer)]
             for done, (page, language) in enumerate(todo, 1):
                 self._write_files({page.path: self.render_page(page, language).encode("utf-8")}, writer)
@@ -157,7 +162,7 @@ class Renderer:
         _ACTIVE = (self, pages, writer)
         try:
             with workers.pool(jobs) as pool:
-                data = pool.apply_async(_write_data_files)
+                data = pool.apply_async(_write_data_files, (skip,))
                 todo = [n for n, (page, language) in enumerate(pages) if not self._reused(page, language, writer)]
                 size = max(1, min(256, len(todo) // (jobs * 4)))  # a few pages are still shared out
                 chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
@@ -197,35 +202,66 @@ class Renderer:
         writer.keys[page.path] = key  # rendered below; reusable by the next build
         return False
 
-    def data_files(self) -> dict[str, bytes]:
-        site, periods = self.site, self.index.periods
-        scores = report.to_json(report.scores_json(site, periods), expand=3) + "\n"
-        calibration = report.to_json(report.calibration_json(site, self.calibration), expand=1)
-        score_rows = report.scores_rows(site, periods)
-        out = {
-            "data/scores.json": scores.encode("utf-8"),
-            "data/scores.csv": report.to_csv(score_rows).encode("utf-8"),
-            "data/findings.csv": report.to_csv(report.findings_rows(site, self.index.deductions)).encode("utf-8"),
-            "data/calibration.json": (calibration + "\n").encode("utf-8"),
-            "data/calibration.csv": report.to_csv(report.calibration_rows(site, self.calibration)).encode("utf-8"),
-            "data/trend.csv": report.to_csv(report.trend_rows(site, periods, self.summaries)).encode("utf-8"),
-        }
-        out["data/appeals.csv"] = report.to_csv(report.appeals_rows(site, self.index.deductions)).encode("utf-8")
-        for key, summary in self.summaries.items():
-            out[f"data/periods/{key}-items.csv"] = report.to_csv(report.item_rows(site, summary)).encode("utf-8")
-        header = score_rows[0]
-        by_period, by_staff = defaultdict(list), defaultdict(list)
-        for row in score_rows[1:]:
-            by_period[row[0]].append(row)
-            by_staff[row[2]].append(row)
-        for key in periods:  # each table on the site as CSV: a period's table, a person's results
-            out[f"data/periods/{key}.csv"] = report.to_csv([header] + by_period[key]).encode()
-        for sid in site.staff:
-            out[f"data/staff/{sid}.csv"] = report.to_csv([header] + by_staff[sid]).encode()
-        for iid in site.inspectors:
-            made = self.index.by_inspector.get(iid, [])
-            out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(site, iid, made)).encode()
+    def keyed_data(self) -> dict[str, str]:
+        """path -> dependency key of the data files made for one period, staff member or inspector: like
+        pages, they are taken from the last build when their key is unchanged."""
+        key = self.keys.data_key
+        out = {}
+        for p in self.index.periods:
+            out[f"data/periods/{p}.csv"] = out[f"data/periods/{p}-items.csv"] = key("period.html", period=p)
+        for sid in self.site.staff:
+            out[f"data/staff/{sid}.csv"] = key("staff.html", staff_id=sid)
+        for iid in self.site.inspectors:
+            out[f"data/inspectors/{iid}.csv"] = key("inspector.html", inspector_id=iid)
         return out
+
+    def data_files(self, skip: set[str] | frozenset[str] = frozenset()) -> dict[str, bytes]:
+        """The open data files but those in `skip` (taken from the last build). The site-wide ones are put
+        together from one piece per period, each kept in `self.fragments` by the period's key."""
+        site, index, periods = self.site, self.index, self.index.periods
+        period_keys = {p: self.keys.data_key("period.html", period=p) for p in periods}
+
+        def piece(name: str, p: str, make) -> str:
+            return self.fragments.get(f"{name} {p}", period_keys[p], partial(make, p))
+
+        def month(p: str) -> str:
+            return report.to_json(report.month_json(site, periods[p]), report.MONTH_EXPAND, report.MONTH_INDENT)
+
+        def score_rows(p: str) -> str:
+            return report.to_csv([report.score_row(site, periods[p], sp) for sp in periods[p].staff.values()])
+
+        def finding_rows(p: str) -> str:
+            found = (index.deductions[(r.id, f.id)] for r in index.by_period.get(p, ()) for f in r.findings)
+            return report.to_csv(report.findings_rows(site, found))
+
+        laid = report.scores_json(site, periods, month=lambda p, _: report.Laid(piece("scores.json", p, month)))
+        scores = {p: piece("scores.csv", p, score_rows) for p in periods}
+        header = report.to_csv([report.scores_header(site)])
+        out = {
+            "data/scores.json": report.to_json(laid, expand=3) + "\n",
+            "data/scores.csv": header + "".join(scores.values()),
+            "data/findings.csv": report.to_csv([report.FINDINGS_HEADER])
+            + "".join(piece("findings.csv", p, finding_rows) for p in periods),
+            "data/calibration.json": report.to_json(report.calibration_json(site, self.calibration), 1) + "\n",
+            "data/calibration.csv": report.to_csv(report.calibration_rows(site, self.calibration)),
+            "data/trend.csv": report.to_csv(report.trend_rows(site, periods, self.summaries)),
+            "data/appeals.csv": report.to_csv(report.appeals_rows(site, index.deductions)),
+        }
+        for p in periods:  # each table on the site as CSV: a period's table, a person's results
+            if f"data/periods/{p}-items.csv" not in skip:
+                out[f"data/periods/{p}-items.csv"] = report.to_csv(report.item_rows(site, self.summaries[p]))
+            if f"data/periods/{p}.csv" not in skip:
+                out[f"data/periods/{p}.csv"] = header + scores[p]
+        for sid in site.staff:
+            if f"data/staff/{sid}.csv" not in skip:
+                mine = index.staff_periods.get(sid, [])
+                out[f"data/staff/{sid}.csv"] = header + report.to_csv(
+                    [report.score_row(site, periods[sp.period.key], sp) for sp in mine])
+        for iid in site.inspectors:
+            if f"data/inspectors/{iid}.csv" not in skip:
+                made = index.by_inspector.get(iid, [])
+                out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(site, iid, made))
+        return {path: text.encode("utf-8") for path, text in out.items()}
 
     def render_page(self, page: Page, language: str) -> str:
         try:
@@ -291,12 +327,13 @@ _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
 _PARALLEL_FROM = 2000  # records: below this, workers cost more to start than they save
 
 
-def _write_data_files() -> dict[str, str]:
-    """In a worker: make and write the data files; return {path: digest}."""
+def _write_data_files(skip: set[str]) -> dict[str, str]:
+    """In a worker: make and write the data files but those in `skip`; return {path: digest}."""
     renderer, _, writer = _ACTIVE
     writer.written = {}
-    for path, data in renderer.data_files().items():
+    for path, data in renderer.data_files(skip).items():
         writer.write(path, data)
+    renderer.fragments.save()
     return writer.written
 
 

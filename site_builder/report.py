@@ -44,31 +44,44 @@ def staff_period_json(sp: StaffPeriod, decimals: int) -> dict:
     }
 
 
-def months_json(site: Site, periods: dict[str, PeriodScores]) -> dict:
-    """The `months` object of data/scores.json."""
+def month_json(site: Site, p: PeriodScores) -> dict:
+    """One period's member of the `months` object of data/scores.json."""
     decimals = site.rules.decimals
     return {
-        key: {
-            "period": {"start": p.period.start.isoformat(), "end": p.period.end.isoformat()},
-            "status": p.status,
-            "staff": {sid: staff_period_json(sp, decimals) for sid, sp in p.staff.items()},
-        }
-        for key, p in periods.items()
+        "period": {"start": p.period.start.isoformat(), "end": p.period.end.isoformat()},
+        "status": p.status,
+        "staff": {sid: staff_period_json(sp, decimals) for sid, sp in p.staff.items()},
     }
 
 
-def scores_json(site: Site, periods: dict[str, PeriodScores]) -> dict:
-    """data/scores.json as the SPEC defines it."""
+def months_json(site: Site, periods: dict[str, PeriodScores]) -> dict:
+    """The `months` object of data/scores.json."""
+    return {key: month_json(site, p) for key, p in periods.items()}
+
+
+class Laid(str):
+    """JSON text already laid out by `to_json` at the place it goes (e.g. kept from an earlier build)."""
+
+
+MONTH_EXPAND, MONTH_INDENT = 1, "    "  # how `to_json(scores_json(...), 3)` lays out each month
+
+
+def scores_json(site: Site, periods: dict[str, PeriodScores], month=None) -> dict:
+    """data/scores.json as the SPEC defines it. `month(key, p)` may give a month's member as `Laid` text
+    (`to_json(month_json(site, p), MONTH_EXPAND, MONTH_INDENT)`) instead of a value."""
+    month = month or (lambda key, p: month_json(site, p))
     return {
         "schema": SCHEMA,
         "rules": {"document": site.rules.document_code, "version": site.rules.version},
-        "months": months_json(site, periods),
+        "months": {key: month(key, p) for key, p in periods.items()},
     }
 
 
 def to_json(value, expand: int, indent: str = "") -> str:
     """JSON with the outer `expand` levels one member per line and anything deeper written on that line:
     readable and diffable, and fast (deeper levels go through json's C encoder)."""
+    if isinstance(value, Laid):
+        return value
     inner = indent + "  "
     if expand and isinstance(value, dict) and value:
         members = (f"{inner}{json.dumps(k, ensure_ascii=False)}: {to_json(v, expand - 1, inner)}"
@@ -83,17 +96,23 @@ def _text(value, decimals: int) -> str:
     return "" if value is None else str(shown(value, decimals))
 
 
+def scores_header(site: Site) -> list[str]:
+    return ["month", "status", "staff", "name", *(ct.key for ct in site.rules.scored_types), "base", "bonus",
+            "total", "flags"]
+
+
+def score_row(site: Site, p: PeriodScores, sp: StaffPeriod) -> list[str]:
+    """One row of data/scores.csv: a staff member in a period."""
+    decimals = site.rules.decimals
+    sheets = [_text(sp.sheets[ct.key].score, decimals) if ct.key in sp.sheets else ""
+              for ct in site.rules.scored_types]
+    return [p.period.key, p.status, sp.staff, site.staff[sp.staff].name, *sheets, _text(sp.base, decimals),
+            _text(sp.bonus, decimals), _text(sp.total, decimals), ";".join(sp.flags)]
+
+
 def scores_rows(site: Site, periods: dict[str, PeriodScores]) -> list[list[str]]:
     """data/scores.csv: a header, then one row per staff member and period."""
-    rules = site.rules
-    types = [ct.key for ct in rules.scored_types]
-    rows = [["month", "status", "staff", "name", *types, "base", "bonus", "total", "flags"]]
-    for key, p in periods.items():
-        for sid, sp in p.staff.items():
-            sheets = [_text(sp.sheets[t].score, rules.decimals) if t in sp.sheets else "" for t in types]
-            rows.append([key, p.status, sid, site.staff[sid].name, *sheets, _text(sp.base, rules.decimals),
-                         _text(sp.bonus, rules.decimals), _text(sp.total, rules.decimals), ";".join(sp.flags)])
-    return rows
+    return [scores_header(site)] + [score_row(site, p, sp) for p in periods.values() for sp in p.staff.values()]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -157,15 +176,19 @@ def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) ->
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
-def findings_rows(site: Site, deductions: dict) -> list[list[str]]:
-    """data/findings.csv: a header, then one row per finding, with what its appeal made of it."""
+FINDINGS_HEADER = ["month", "record", "finding", "date", "check_type", "sheet", "inspector", "staff", "name",
+                   "item", "severity", "points", "counted_points", "status", "punishable", "required_rate",
+                   "actual_rate", "procedure", "note"]
+
+
+def findings_rows(site: Site, deductions) -> list[list[str]]:
+    """Rows of data/findings.csv (no header) for these deductions, in the order given (the file's order is
+    by record date, record id, then the finding's place in the record)."""
     from site_builder.periods import period_of
 
     rules = site.rules
-    rows = [["month", "record", "finding", "date", "check_type", "sheet", "inspector", "staff", "name", "item",
-             "severity", "points", "counted_points", "status", "punishable", "required_rate", "actual_rate",
-             "procedure", "note"]]
-    for d in sorted(deductions.values(), key=lambda d: (d.record.date, d.record.id, d.finding.position)):
+    rows = []
+    for d in deductions:
         r, f = d.record, d.finding
         rows.append([period_of(r.date, rules.cutoff_day).key, r.id, f.id, r.date.isoformat(), r.type,
                      rules.check_types[r.type].sheet, r.inspector, f.staff, site.staff[f.staff].name, f.item,

@@ -137,18 +137,23 @@ def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:
     return out
 
 
+_ZERO = Decimal(0)
+
+
 def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
            deductions: list[Deduction]) -> Sheet:
     form = rules.forms[form_key]
+    by_item: dict[str, list[Deduction]] = {}
+    for d in deductions:
+        by_item.setdefault(d.finding.item, []).append(d)
     items = []
     for item in form.items.values():
-        mine = [d for d in deductions if d.finding.item == item.key]
-        deducted = sum((d.points for d in mine), Decimal(0))
+        mine = by_item.get(item.key, ())
+        deducted = sum((d.points for d in mine), _ZERO)
         zeroed = any(d.zeroes_item for d in mine)
-        score = Decimal(0) if zeroed else max(Decimal(0), item.full - deducted)
+        score = _ZERO if zeroed else max(_ZERO, item.full - deducted)
         items.append(ItemScore(item.key, item.full, deducted, score, zeroed))
-    return Sheet(check_type, tuple(items), sum((i.score for i in items), Decimal(0)),
-                 tuple(records), tuple(deductions))
+    return Sheet(check_type, tuple(items), sum((i.score for i in items), _ZERO), tuple(records), tuple(deductions))
 
 
 def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores]:

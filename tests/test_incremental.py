@@ -334,3 +334,26 @@ def test_the_input_listing_taken_by_two_processes_sees_every_change(make_site, m
         page = site.root / "_site" / "records" / f"2026/{month:02d}/r.html"
         assert "<td class=\"num\">1.0</td>" in page.read_text(encoding="utf-8")
         assert "nothing changed" in site.run("build", "--jobs", "2").out
+
+
+def test_data_files_put_together_from_kept_pieces_equal_the_files_made_whole(make_site):
+    from site_builder import report
+    from site_builder.pipeline import load
+    from site_builder.score import deductions_of
+
+    site = make_site({f"content/records/2026/{month:02d}/r{n}.md":
+                      record(date=f"2026-{month:02d}-1{n}", staff=f"S00{1 + n}", findings=finding("a", 1 + n))
+                      for month in (9, 10, 11) for n in range(2)})
+    assert site.run("build").code == 0
+    site.write("content/records/2026/10/r1.md", record(date="2026-10-11", staff="S002", findings=finding("b", 2)))
+    assert site.run("build").code == 0  # months 9 and 11 from kept pieces, month 10 made again
+    loaded = load(site.root)
+    scores, data = loaded.scores(), site.root / "_site" / "data"
+    whole = report.to_json(report.scores_json(loaded.site, scores), expand=3) + "\n"
+    assert (data / "scores.json").read_text(encoding="utf-8") == whole
+    found = sorted(deductions_of(loaded.site).values(), key=lambda d: (d.record.date, d.record.id, d.finding.position))
+    rows = [report.FINDINGS_HEADER] + report.findings_rows(loaded.site, found)
+    assert (data / "findings.csv").read_text(encoding="utf-8") == report.to_csv(rows)
+    assert (data / "scores.csv").read_text(encoding="utf-8") == report.to_csv(report.scores_rows(loaded.site, scores))
+    edited = [row for row in rows if row[1] == "2026/10/r1"]
+    assert [(row[0], row[7], row[9], row[11]) for row in edited] == [("2026-10", "S002", "b", "2")]
