@@ -13,6 +13,7 @@ from fractions import Fraction
 from statistics import median
 
 from site_builder.model import Site
+from site_builder.periods import period_of
 from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of)
 
 MIN_CHECKS_TO_COMPARE = 3  # fewer checks than this are "too few to compare"
@@ -101,8 +102,9 @@ def _mean(values: list[Fraction]) -> Fraction | None:
 def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodSummary]:
     deductions = deductions_of(site)
     by_period: dict[str, list[Deduction]] = defaultdict(list)
+    cutoff = site.rules.cutoff_day
     for d in sorted(deductions.values(), key=lambda d: (d.record.date, d.record.id, d.finding.position)):
-        by_period[_period_key(site, d)].append(d)
+        by_period[period_of(d.record.date, cutoff).key].append(d)
     out = {}
     for key, p in periods.items():
         totals = [sp.total for sp in p.staff.values() if sp.total is not None]
@@ -140,16 +142,10 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
     return out
 
 
-def _period_key(site: Site, d: Deduction) -> str:
-    from site_builder.periods import period_of
-    return period_of(d.record.date, site.rules.cutoff_day).key
-
-
 def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]:
     """One row per inspector and check type, per period and over all periods ("all")."""
-    from site_builder.periods import period_of
-
     deductions = deductions_of(site)
+    highest = {key: severity.points.high for key, severity in site.rules.severities.items()}
     groups: dict[tuple[str, str, str], list] = defaultdict(list)
     for record in site.records.values():
         key = period_of(record.date, site.rules.cutoff_day).key
@@ -164,15 +160,17 @@ def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]
         for r in records:
             repeats += sum(1 for s in r.staff if s in seen)
             seen.update(r.staff)
+        points, top, appealed, severity, status = Decimal(0), 0, 0, Counter(), Counter()
+        for d in found:  # one pass: this runs over every finding twice (its period, and "all")
+            points += d.finding.points
+            top += d.finding.points == highest[d.finding.severity]
+            appealed += d.appeal is not None
+            severity[d.finding.severity] += 1
+            status[d.status] += 1
         raw[(inspector, check_type, scope)] = dict(
-            checks=len(records), staff_covered=len(seen), findings=len(found),
-            points=sum((d.finding.points for d in found), Decimal(0)),
-            top_of_band=sum(1 for d in found
-                            if d.finding.points == site.rules.severities[d.finding.severity].points.high),
-            by_severity=dict(sorted(Counter(d.finding.severity for d in found).items())),
-            appealed=sum(1 for d in found if d.appeal),
-            overturned=sum(1 for d in found if d.status == STATUS_OVERTURNED),
-            reduced=sum(1 for d in found if d.status == STATUS_REDUCED), repeat_checks=repeats)
+            checks=len(records), staff_covered=len(seen), findings=len(found), points=points, top_of_band=top,
+            by_severity=dict(sorted(severity.items())), appealed=appealed, overturned=status[STATUS_OVERTURNED],
+            reduced=status[STATUS_REDUCED], repeat_checks=repeats)
     everyone: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, Decimal(0)])  # checks, findings, points
     for (_, check_type, scope), row in raw.items():
         total = everyone[(check_type, scope)]

@@ -33,13 +33,14 @@ class PageKeys:
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():
             appeals[rid].append(digests.get(appeal.path, ""))
-        # a record's own inputs: its source, its appeals' sources, its compliance, its git history
+        # a record's own inputs (its source, its appeals' sources, its compliance, its git history) and the
+        # base: this is also the key of the record's pages, the most numerous, so they need no digest each
         self.records = {}
         for rid, record in site.records.items():
             audit = audits.get(rid)
             file_history = history.of(record.path)
             self.records[rid] = _digest([
-                record.path, digests.get(record.path, ""), *appeals.get(rid, ()),
+                self._base, record.path, digests.get(record.path, ""), *appeals.get(rid, ()),
                 repr(audit.flags) + repr(audit.imported) if audit else "",
                 *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
                 *(c.hash for c, _ in amendments.get(rid, []))])
@@ -51,11 +52,14 @@ class PageKeys:
             self._by_period[period_of(record.date, cutoff).key].append(self.records[rid])
 
     def key(self, page: Page, language: str) -> str | None:
-        """The page's key, or None for a page that is always rendered."""
+        """The page's key, or None for a page that is always rendered. A key is compared only with the
+        key the same path had in the last build, so the path (and with it the language) need not be in it."""
+        if page.template == "record.html":
+            return self.records[page.context["record"].id]
         make = self._parts_of.get(page.template)
         if make is None:
             return None
-        return _digest([self._base, language, page.path, *make(**page.context)])
+        return _digest([self._base, *make(**page.context)])
 
     def data_key(self, template: str, **context) -> str:
         """The key of data files (or pieces of them) made from what the `template` page with this context

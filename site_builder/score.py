@@ -141,19 +141,30 @@ _ZERO = Decimal(0)
 
 
 def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
-           deductions: list[Deduction]) -> Sheet:
+           deductions: list[Deduction], memo: dict) -> Sheet:
     form = rules.forms[form_key]
     by_item: dict[str, list[Deduction]] = {}
     for d in deductions:
         by_item.setdefault(d.finding.item, []).append(d)
-    items = []
+    items, clean = [], _clean_items(form, memo)
     for item in form.items.values():
-        mine = by_item.get(item.key, ())
+        mine = by_item.get(item.key)
+        if mine is None:  # most items of most sheets: nothing found
+            items.append(clean[item.key])
+            continue
         deducted = sum((d.points for d in mine), _ZERO)
         zeroed = any(d.zeroes_item for d in mine)
         score = _ZERO if zeroed else max(_ZERO, item.full - deducted)
         items.append(ItemScore(item.key, item.full, deducted, score, zeroed))
     return Sheet(check_type, tuple(items), sum((i.score for i in items), _ZERO), tuple(records), tuple(deductions))
+
+
+def _clean_items(form, memo: dict) -> dict[str, ItemScore]:
+    """item key -> the item's score with nothing deducted (the same for every sheet on this form)."""
+    if form.key not in memo:
+        memo[form.key] = {item.key: ItemScore(item.key, item.full, _ZERO, max(_ZERO, item.full), False)
+                          for item in form.items.values()}
+    return memo[form.key]
 
 
 def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores]:
@@ -181,27 +192,27 @@ def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores
     first, last = min(keys), max(keys)
     periods = span(period(int(first[:4]), int(first[5:]), cutoff),
                    period(int(last[:4]), int(last[5:]), cutoff), cutoff)
-    out = {}
+    out, memo = {}, {}  # memo: form key -> its items with nothing deducted
     for p in periods:
         staff = {}
         for person in site.staff.values():
             records = covering[person.id][p.key]
             if records or person.employed(p.start, p.end):
                 staff[person.id] = _staff_period(rules, person.id, person.post, p, records, deductions,
-                                                 audits)
+                                                 audits, memo)
         out[p.key] = PeriodScores(p, p.key in site.sign_offs, staff)
     return out
 
 
 def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list[Record],
-                  deductions: dict, audits: dict) -> StaffPeriod:
+                  deductions: dict, audits: dict, memo: dict) -> StaffPeriod:
     sheets = {}
     for check_type in rules.scored_types:
         mine = [r for r in records if rules.check_types[r.type].sheet == check_type.key]
         if not mine:
             continue
         counted = [deductions[(r.id, f.id)] for r in mine for f in r.findings if f.staff == person]
-        sheets[check_type.key] = _sheet(rules, post, check_type.key, mine, counted)
+        sheets[check_type.key] = _sheet(rules, post, check_type.key, mine, counted, memo)
     commendations = tuple((r, c) for r in records for c in r.commendations if c.staff == person)
     bonus = sum((c.points for _, c in commendations), Decimal(0))
     base = total = None
