@@ -41,8 +41,10 @@ HUGO_LAYOUTS = {
 
 def run(command: list[str], cwd: Path) -> dict:
     """Wall and CPU seconds and peak RSS (MiB) of one command and its children."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: Python keeps the compiled code of its modules
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     out, err = process.communicate()

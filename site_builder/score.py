@@ -80,6 +80,7 @@ class StaffPeriod:
     total: Fraction | None
     commendations: tuple[tuple[Record, Commendation], ...]
     flags: tuple[str, ...]
+    records: tuple[Record, ...]  # every record that counted on a sheet, oldest first
 
     @property
     def scored(self) -> bool:
@@ -90,11 +91,6 @@ class StaffPeriod:
         """The commendations would have taken the total past the cap (4.5.4)."""
         return self.total is not None and self.total < self.base + Fraction(self.bonus)
 
-    @property
-    def records(self) -> tuple[Record, ...]:
-        """Every record that counted, oldest first."""
-        unique = {r.id: r for sheet in self.sheets.values() for r in sheet.records}
-        return tuple(sorted(unique.values(), key=lambda r: (r.date, r.id)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,4 +226,6 @@ def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list
     if any(d.zeroes_item for s in sheets.values() for d in s.deductions):
         flags.append("punishable")
     flags.extend({flag for r in records if r.id in audits for flag in audits[r.id].flags})
-    return StaffPeriod(person, p, sheets, base, bonus, total, commendations, tuple(sorted(flags)))
+    counted = {r.id: r for sheet in sheets.values() for r in sheet.records}
+    return StaffPeriod(person, p, sheets, base, bonus, total, commendations, tuple(sorted(flags)),
+                       tuple(sorted(counted.values(), key=lambda r: (r.date, r.id))))
