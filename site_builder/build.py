@@ -106,6 +106,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     from site_builder.render import RenderError
 
     loaded, renderer = _prepare(root, cache, jobs, progress, stats)
+    del stats, scanned  # memory: the pages need it more
     if known is not None:
         known.report(loaded.diagnostics)
     if renderer is None:

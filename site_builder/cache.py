@@ -99,15 +99,18 @@ class FileDigests:
                           "and discarded", "nothing to do: the files are hashed again and the cache is rewritten")
 
     def shortcut(self, listing: str) -> str | None:
-        """The content digest stored with this listing digest, if it is the last one."""
-        digest, content, _ = self._listing
-        return content if digest and digest == listing and isinstance(content, str) else None
+        """The content digest stored with this listing digest, if it is the last one (and was worked out
+        by this very builder)."""
+        digest, content, _ = self._listing[:3]
+        same_code = self._listing[3:] == (code_fingerprint(),)
+        return content if digest and digest == listing and same_code and isinstance(content, str) else None
 
     def remember(self, listing: str, content: str, count: int) -> None:
         """Keep the content digest for this listing ('' when it was taken too soon after a change)."""
-        if self._listing != (listing, content, count):
-            self._listing = (listing, content, count)
-            self._write(self.listing_file, self._listing)
+        value = (listing, content, count, code_fingerprint())
+        if self._listing != value:
+            self._listing = value
+            self._write(self.listing_file, value)
 
     def digest(self, path: str, sig: tuple, read) -> bytes:
         """The content hash of the regular file at `path` (its stat signature); `read()` gives its bytes."""
@@ -126,6 +129,7 @@ class FileDigests:
         kept = {path: entry for path, entry in self._seen.items() if max(entry[0][1], entry[0][2]) < racy_from}
         if kept != self._known:
             self._write(self.file, kept)
+        self._known, self._seen = None, {}  # done with: the memory is the build's from here on
 
     def _write(self, file: Path, value) -> None:
         try:

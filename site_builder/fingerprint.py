@@ -106,29 +106,33 @@ def _walk_and_send(folders: list[str]):
 
 def _scan_folder(base: str, split: bool) -> tuple[bytes, Listing, workers.Forked | None]:
     """Walk one folder tree: (digest of its listing, the listing of the files this process walked, the
-    worker that walked the rest or None). With `split`, the first levels are listed here until there are
-    subtrees enough to share with one forked worker."""
-    if not split:
-        listing, _ = _list([base])
-        return listing.digest(), listing, None
+    worker that walked the rest or None). The first levels are listed until there are subtrees enough to
+    share between two processes; with `split`, a forked worker walks every other one. The digest is the
+    same whether the walk was shared or not."""
     listing, folders = Listing(), [base]
     while folders and len(folders) < 8:
         level, folders = _list(folders, descend=False)
         listing.extend(level)
         folders.sort()
-    if len(folders) < 2:
-        listing.extend(_list(folders)[0])
-        return listing.digest(), listing, None
-    worker = workers.Forked(_walk_and_send, folders[0::2])
-    mine, _ = _list(folders[1::2])
+    theirs, ours = folders[0::2], folders[1::2]
+    digest = hashlib.blake2b(listing.digest(), digest_size=20)
+    worker = workers.Forked(_walk_and_send, theirs) if split and len(folders) >= 2 else None
+    if worker is None:
+        shared = _list(theirs)[0]
+        listing.extend(shared)
+        digest.update(shared.digest())
+    mine = _list(ours)[0]
+    if worker is not None:
+        try:
+            digest.update(worker.next())
+        except EOFError:  # the worker failed: walk its share here
+            worker.close()
+            worker, shared = None, _list(theirs)[0]
+            listing.extend(shared)
+            digest.update(shared.digest())
     listing.extend(mine)
-    try:
-        theirs = worker.next()
-    except EOFError:  # the worker failed: walk its share here
-        worker.close()
-        listing.extend(_list(folders[0::2])[0])
-        return listing.digest(), listing, None
-    return hashlib.blake2b(listing.digest() + theirs, digest_size=20).digest(), listing, worker
+    digest.update(mine.digest())
+    return digest.digest(), listing, worker
 
 
 class Inputs:
@@ -145,11 +149,13 @@ class Inputs:
                 part, mine, helper = _scan_folder(str(base), split and label == "content")
                 worker = worker or helper
                 listing.extend(mine)
+            elif os.path.lexists(base):
+                single = _list_file(str(base))
+                listing.extend(single)
+                part = single.digest()
             else:
-                part = f"{label} {'absent' if not os.path.lexists(base) else 'file'}".encode()
-                if part.endswith(b"file"):
-                    listing.extend(_list_file(str(base)))
-            digest.update(os.fsencode(str(base)) + b"\0" + part)
+                part = b"absent"
+            digest.update(f"{label} {base}".encode("utf-8", "surrogateescape") + b"\0" + part)
         self.listing_digest = digest.hexdigest()
         content = known.shortcut(self.listing_digest) if known is not None else None
         self._listing, self._worker = listing, worker
@@ -168,11 +174,14 @@ class Inputs:
             try:
                 paths, numbers, unreadable = self._worker.next()
                 self._listing.extend(Listing(paths, numbers, unreadable))
+            except EOFError:  # the worker failed after all: walk its share here
+                self._listing.extend(_list(*self._worker.args)[0])
             finally:
                 self.close()
         return self._listing
 
     def close(self) -> None:
+        """End the worker, if it is still there."""
         if self._worker is not None:
             self._worker.close()
             self._worker = None

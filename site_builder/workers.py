@@ -32,6 +32,7 @@ class Forked:
     `next()` raises EOFError when the child has no more to send (or failed); `close()` ends it."""
 
     def __init__(self, function, *args):
+        self.args = args
         read, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: send every value, then leave without running the parent's cleanup

@@ -3,11 +3,13 @@ clean build after any sequence of edits, and a damaged manifest is never trusted
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import PEOPLE, REPO, RULES, SiteDir, finding, record
@@ -47,7 +49,16 @@ EDITS = st.lists(st.tuples(
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(EDITS)
 def test_any_sequence_of_edits_gives_the_same_site_as_a_clean_build(tmp_path_factory, edits):
-    tmp = tmp_path_factory.mktemp("incremental")
+    import site_builder.fingerprint as fingerprint
+
+    with pytest.MonkeyPatch.context() as patch:
+        # each listing is trusted at once (as on a site left alone for two seconds), so that the stored listing
+        # of the last build is what every edit has to get past
+        patch.setattr(fingerprint, "RACY_NS", 0)
+        apply_and_compare(tmp_path_factory.mktemp("incremental"), edits)
+
+
+def apply_and_compare(tmp: Path, edits: list) -> None:
     site = SiteDir(tmp / "site")
     site.write("rules.yaml", RULES)
     site.write("content/people.yaml", PEOPLE)
@@ -357,3 +368,54 @@ def test_data_files_put_together_from_kept_pieces_equal_the_files_made_whole(mak
     assert (data / "scores.csv").read_text(encoding="utf-8") == report.to_csv(report.scores_rows(loaded.site, scores))
     edited = [row for row in rows if row[1] == "2026/10/r1"]
     assert [(row[0], row[7], row[9], row[11]) for row in edited] == [("2026-10", "S002", "b", "2")]
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["one process", "walk shared with a worker"])
+def test_a_stored_listing_never_hides_a_change_to_any_input(make_site, monkeypatch, shared):
+    import site_builder.fingerprint as fingerprint
+
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # trust each listing at once, as a site untouched for a while
+    monkeypatch.setattr(fingerprint, "_SPLIT_FROM", 0 if shared else 10**9)
+    worked_out = []
+    original = fingerprint.Inputs._content
+    monkeypatch.setattr(fingerprint.Inputs, "_content", lambda *args: worked_out.append(1) or original(*args))
+    site = make_site({f"content/records/2026/{month:02d}/r.md": record(date=f"2026-{month:02d}-12")
+                      for month in range(1, 10)})
+    assert site.run("build").code == 0
+    worked_out.clear()
+    assert "nothing changed" in site.run("build").out and not worked_out  # the stored listing stood
+    edits = [("rules.yaml", lambda text: text + "# edited\n"),
+             ("content/people.yaml", lambda text: text + "# edited\n"),
+             ("content/records/2026/01/r.md", lambda text: text.replace("2026-01-12", "2026-01-13")),
+             ("content/records/2026/08/r.md", lambda text: text + "\nOne more line.\n"),
+             ("content/records/2026/05/new.md", lambda text: record(date="2026-05-20", staff="S002"))]
+    for path, edit in edits:
+        file = site.root / path
+        site.write(path, edit(file.read_text(encoding="utf-8") if file.exists() else ""))
+        result = site.run("build")
+        assert result.code == 0 and "nothing changed" not in result.out, path
+        assert "nothing changed" in site.run("build").out, path
+
+
+@pytest.mark.parametrize("sends", [0, 1], ids=["dies at once", "dies after its digest"])
+def test_a_walk_worker_that_dies_leaves_its_share_to_the_build(make_site, monkeypatch, sends):
+    import site_builder.fingerprint as fingerprint
+
+    def dying(folders):
+        if sends:
+            yield from itertools.islice(original(folders), sends)
+        raise SystemExit("the worker was killed")
+
+    original = fingerprint._walk_and_send
+    monkeypatch.setattr(fingerprint, "_SPLIT_FROM", 0)
+    monkeypatch.setattr(fingerprint, "_walk_and_send", dying)
+    site = make_site({f"content/records/2026/{month:02d}/r.md": record(date=f"2026-{month:02d}-12")
+                      for month in range(1, 10)})
+    layouts = fingerprint.layout_folders(site.root)
+    from site_builder.cache import FileDigests
+
+    shared = fingerprint.Inputs(site.root, layouts, FileDigests(site.root), jobs=2)
+    assert shared.fingerprint == fingerprint.Inputs(site.root, layouts, None, jobs=1).fingerprint
+    assert len([path for path in shared.stats() if "/content/records/" in path]) == 9
+    assert site.run("build", "--jobs", "2").code == 0
+    assert len(list((site.root / "_site" / "records" / "2026").rglob("r.html"))) == 9
