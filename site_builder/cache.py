@@ -77,6 +77,7 @@ class FileDigests:
         self._known: dict | None = None  # loaded when first needed
         self._seen: dict = {}
         self.problem = ""  # why the stored digests were discarded
+        self.damaged = self.file  # which file that was
         self._listing = self._load(self.listing_file, tuple) or ("", "", 0)
         self.count = self._listing[2]  # files in the last listing
 
@@ -88,14 +89,15 @@ class FileDigests:
                 return value
             self.problem = "written by another version of site-builder"
         except FileNotFoundError:
-            pass
+            return None
         except Exception:  # noqa: BLE001 - any damage at all: every file is hashed
             self.problem = "damaged"
+        self.damaged = file
         return None
 
     def report(self, diags: Diagnostics) -> None:
         if self.problem:
-            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
+            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.damaged} was {self.problem} "
                           "and discarded", "nothing to do: the files are hashed again and the cache is rewritten")
 
     def shortcut(self, listing: str) -> str | None:

@@ -82,8 +82,7 @@ def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]
                 for entry in entries:
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            if entry.name != "__pycache__":
-                                (pending if descend else found).append(entry.path)
+                            (pending if descend else found).append(entry.path)
                             continue
                         info = entry.stat(follow_symlinks=False)
                     except OSError:
