@@ -44,6 +44,7 @@ class PageKeys:
                 repr(audit.flags) + repr(audit.imported) if audit else "",
                 *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
                 *(c.hash for c, _ in amendments.get(rid, []))])
+        self._keys: dict[tuple, str] = {}  # (template, context values) -> key
         self._parts_of = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
                           "inspector.html": self._inspector, "period.html": self._period}
         self._by_period = defaultdict(list)
@@ -56,10 +57,12 @@ class PageKeys:
         key the same path had in the last build, so the path (and with it the language) need not be in it."""
         if page.template == "record.html":
             return self.records[page.context["record"].id]
-        make = self._parts_of.get(page.template)
-        if make is None:
+        if page.template not in self._parts_of:
             return None
-        return _digest([self._base, *make(**page.context)])
+        memo = (page.template, *page.context.values())  # the same page in each language has the same key
+        if memo not in self._keys:
+            self._keys[memo] = _digest([self._base, *self._parts_of[page.template](**page.context)])
+        return self._keys[memo]
 
     def data_key(self, template: str, **context) -> str:
         """The key of data files (or pieces of them) made from what the `template` page with this context

@@ -8,6 +8,7 @@ in a shallow clone, the build goes on and says once what it could not know.
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -69,23 +70,43 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 def read_history(root: Path) -> History:
     """The history of everything under `root`, from one `git log` (paths relative to `root`)."""
+    return start_history(root)()
+
+
+def start_history(root: Path):
+    """Start reading the history in the background (git runs on another core while the build reads the
+    records); the function returned waits for it and gives the History."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files, not pipes: git never waits on us
     try:
-        inside = _git(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository")
+        inside = subprocess.Popen(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree",
+                                   "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", f"--format={_FORMAT}",
+                                "--name-status", "-M", "-z", "--relative", "--", "."], stdout=out, stderr=err)
     except OSError:
-        return History(problem="git is not installed, so records have no provenance and no git flags")
-    if inside.returncode != 0:
-        return History(problem="the site is not in a git repository, so records have no provenance "
-                               "and no git flags (late entry, amended after sign-off, author mismatch)")
-    shallow = inside.stdout.split()[-1] == b"true"
-    log = _git(root, "-c", "core.quotepath=off", "log", f"--format={_FORMAT}", "--name-status", "-M", "-z",
-               "--relative", "--", ".")
-    if log.returncode != 0:  # e.g. a repository with no commits yet
-        return History(complete=not shallow, problem="" if b"does not have any commits" in log.stderr
-                       else "git log failed: " + log.stderr.decode("utf-8", "replace").strip())
-    files = _parse(log.stdout.decode("utf-8", "surrogateescape"))
-    problem = ("this is a shallow clone: the first commit of older files is unknown, so git flags are not "
-               "computed (fetch the full history with `git fetch --unshallow`)") if shallow else ""
-    return History(files, complete=not shallow, problem=problem)
+        out.close()
+        err.close()
+        return lambda: History(problem="git is not installed, so records have no provenance and no git flags")
+
+    def finish() -> History:
+        answer, _ = inside.communicate()
+        log.wait()
+        with out, err:
+            out.seek(0)
+            err.seek(0)
+            text, problem = out.read(), err.read()
+        if inside.returncode != 0:
+            return History(problem="the site is not in a git repository, so records have no provenance "
+                                   "and no git flags (late entry, amended after sign-off, author mismatch)")
+        shallow = answer.split()[-1] == b"true"
+        if log.returncode != 0:  # e.g. a repository with no commits yet
+            return History(complete=not shallow, problem="" if b"does not have any commits" in problem
+                           else "git log failed: " + problem.decode("utf-8", "replace").strip())
+        files = _parse(text.decode("utf-8", "surrogateescape"))
+        problem = ("this is a shallow clone: the first commit of older files is unknown, so git flags are not "
+                   "computed (fetch the full history with `git fetch --unshallow`)") if shallow else ""
+        return History(files, complete=not shallow, problem=problem)
+
+    return finish
 
 
 def patch(root: Path, commit: Commit, path: str) -> str:

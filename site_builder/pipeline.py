@@ -11,7 +11,7 @@ from site_builder import limits, workers
 from site_builder.cache import RecordCache, signature
 from site_builder.compliance import record_compliance, report_compliance
 from site_builder.diagnostics import Diagnostics
-from site_builder.history import History, patch, read_history
+from site_builder.history import History, patch, start_history
 from site_builder.model import Site
 from site_builder.read import content_digest, discover, processing, read_context, read_source
 from site_builder.score import PeriodScores, score_site
@@ -44,6 +44,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     mtime, ctime, inode, device), from the input fingerprint's walk) spares asking about files again."""
     diags = Diagnostics()
     stats = stats if stats is not None else {}
+    history = start_history(root)  # git works on another core while the records are read
     context_sources = read_context(root, diags)
     documents = discover(root, diags, stats)
     context = validate_context(context_sources, diags)
@@ -53,6 +54,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
         for path, kind, doc_id in documents:
             with processing(path):
                 read_source(root, path, kind, doc_id, diags)
+        history()  # not needed, but git is waited for
         return Loaded(files, digests, None, diags)
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
@@ -80,7 +82,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
         record_cache.report(diags)
 
     site = validate_documents(context, records, broken, others, diags)
-    history = read_history(root)
+    history = history()
     audits = record_compliance(site, history)
     report_compliance(site, history, audits, diags)
     amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]

@@ -204,16 +204,18 @@ def read_manifest(output: Path, head_only: bool = False) -> dict:
     return manifest
 
 
-def _folder_stamps(top: Path) -> tuple[list[str], dict[str, int]]:
-    """The names at the top of a published folder, and each subfolder's modification time: a file added,
-    removed or renamed anywhere changes the time of its folder."""
-    names = sorted(os.listdir(top))
-    stamps = {}
-    base = str(top)
-    for directory, _, _ in os.walk(base):
-        if directory != base:
-            stamps[directory[len(base) + 1:].replace(os.sep, "/")] = os.stat(directory).st_mtime_ns
-    return names, stamps
+def _folder_stamps(top: Path, files) -> tuple[list[str], dict[str, int]]:
+    """The names at the top of a published folder, and the modification time of each folder its `files`
+    are in (every folder of a release holds some of them): a file added, removed or renamed anywhere
+    changes the time of its folder."""
+    folders: set[str] = set()
+    for rel in files:
+        folder = rel.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    base = str(top) + os.sep
+    return sorted(os.listdir(top)), {folder: os.stat(base + folder).st_mtime_ns for folder in sorted(folders)}
 
 
 def intact(output: Path, stamps: Path | None = None) -> bool:
@@ -232,8 +234,8 @@ def intact(output: Path, stamps: Path | None = None) -> bool:
         return False
 
 
-def _stamp(output: Path) -> None:
-    names, stamps = _folder_stamps(output)
+def _stamp(output: Path, files) -> None:
+    names, stamps = _folder_stamps(output, files)
     temp = _beside(output, f"stamps-{os.getpid()}")
     temp.write_text(json.dumps({"top": names, "folders": stamps}), encoding="utf-8")
     os.replace(temp, _beside(output, "stamps"))
@@ -277,7 +279,7 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                 os.rename(output, old)
                 os.rename(staging, output)
                 staging = old
-            _stamp(output)
+            _stamp(output, writer.written)
             if staging.exists():
                 try:
                     os.rename(staging, _beside(output, "spare"))
