@@ -1,7 +1,7 @@
 """Dependency tracking: for each page, one digest of everything it is made from.
 
 A page whose key equals the one recorded for it by the last build is linked from that build instead of
-rendered (publish.Writer.reuse). Keys are made of content hashes and of what the score stage derived from
+rendered (publish.Writer.reuse_all). Keys are made of content hashes and of what the score stage derived from
 them, never of modification times. Pages that gather the whole site (summary, calibration, feed, rules,
 data readme) have no key and are always rendered; they are few.
 

@@ -105,21 +105,34 @@ class Writer:
         self._staging, self._published = str(staging) + os.sep, str(published) + os.sep
         self._owner = os.getpid()
 
-    def reuse(self, rel: str, key: str) -> bool:
-        """Take the published page made from exactly the same inputs (`key`) instead of rendering it."""
-        digest = self.previous.get(rel)
-        if digest is None or self.previous_keys.get(rel) != key:
+    def reuse_all(self, keyed: list[tuple[str, str | None]]) -> list[int]:
+        """Take each published file made from exactly the same inputs (its dependency key) instead of making
+        it again; return the numbers of the others, which are to be made (their keys are noted for the next
+        build). A key of None means "always made". One tight loop: it runs for every page of the site."""
+        previous, previous_keys, base, written, keys = \
+            self.previous, self.previous_keys, self.base, self.written, self.keys
+        todo = []
+        for n, (rel, key) in enumerate(keyed):
+            if key is None:
+                todo.append(n)
+                continue
+            digest = previous.get(rel)
+            if digest is not None and previous_keys.get(rel) == key and \
+                    (base.get(rel) == digest or self._link_published(rel, digest)):
+                written[rel] = digest
+            else:
+                todo.append(n)
+            keys[rel] = key
+        return todo
+
+    def _link_published(self, rel: str, digest: str) -> bool:
+        source = self._published + rel  # plain strings: this can run for every unchanged page
+        try:
+            if os.stat(source).st_size != _size(digest):
+                return False  # edited by hand since: make it again
+            self._link(source, rel)
+        except OSError:
             return False
-        if self.base.get(rel) != digest:
-            source = self._published + rel  # plain strings: this runs for every unchanged page
-            try:
-                if os.stat(source).st_size != _size(digest):
-                    return False  # edited by hand since: render it again
-                self._link(source, rel)
-            except OSError:
-                return False
-        self.written[rel] = digest
-        self.keys[rel] = key
         return True
 
     def write(self, rel: str, data: bytes) -> None:
@@ -187,19 +200,24 @@ def _size(digest: str) -> int:
     return int(digest.rsplit(":", 1)[-1])
 
 
-def read_manifest(output: Path, head_only: bool = False) -> dict:
-    """The published site's marker, two lines of JSON: a head {"generator", "inputs", "pages", "count"}, then {"files": {path: digest}, "keys": {path: dependency key}}. {} when absent or damaged
-    (then nothing is trusted: every file is written anew). With `head_only`, the second line is not read."""
+def read_manifest(output: Path, head_only: bool = False, files_only: bool = False) -> dict:
+    """The published site's marker, three lines of JSON: a head {"generator", "inputs", "pages", "count"}, then
+    {"files": {path: digest}}, then {"keys": {path: dependency key}}. {} when absent or damaged (then nothing
+    is trusted: every file is written anew). With `head_only` only the head is read, with `files_only` the
+    keys are not (each line is large on a large site)."""
     try:
         with open(output / MARKER, encoding="utf-8") as handle:
             manifest = json.loads(handle.readline())
             if not isinstance(manifest, dict) or manifest.get("generator") != GENERATOR:
                 return {}
-            if not head_only:
+            if head_only:
+                return manifest
+            manifest.update(json.loads(handle.readline()))
+            if not files_only:
                 manifest.update(json.loads(handle.readline()))
     except (OSError, ValueError):
         return {}
-    if not head_only and (not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("keys"), dict)):
+    if not isinstance(manifest.get("files"), dict) or not (files_only or isinstance(manifest.get("keys"), dict)):
         return {}
     return manifest
 
@@ -257,8 +275,9 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
         base = _take_spare(output, staging)
         try:
             previous = read_manifest(output)
-            writer = Writer(staging, output, previous.get("files", {}), previous.get("keys", {}) if reuse else {},
-                            base)
+            files = previous.get("files", {})
+            base = _shared(base, files)  # and the spare manifest's own strings are let go
+            writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
             yield writer
             writer.remove_stale()
             head = {"generator": GENERATOR, "inputs": inputs,
@@ -266,9 +285,8 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                     "count": len(writer.written)}
             with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
                 handle.write(json.dumps(head, ensure_ascii=False) + "\n")
-                handle.write(json.dumps({"files": writer.written, "keys": writer.keys}, ensure_ascii=False,
-                                        sort_keys=True))
-                handle.write("\n")
+                for name, value in (("files", writer.written), ("keys", writer.keys)):
+                    handle.write(json.dumps({name: value}, ensure_ascii=False, sort_keys=True) + "\n")
             stamps = _beside(output, "stamps")
             if stamps.exists():  # they describe the release being swapped out: the spare from now on
                 os.replace(stamps, _beside(output, "spare-stamps"))
@@ -289,12 +307,20 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _shared(base: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
+    """`base` made of the same string objects as `previous` where they agree: both name every file of a
+    large site, and the memory of a rebuild is what it holds beyond a build from nothing."""
+    out = {rel: digest if base.get(rel) == digest else base[rel] for rel, digest in previous.items() if rel in base}
+    out.update((rel, digest) for rel, digest in base.items() if rel not in out)
+    return out
+
+
 def _take_spare(output: Path, staging: Path) -> dict[str, str]:
     """Make the spare release the staging folder and return its files (path -> digest); when there is
     none, or it is not exactly as it was published, start from an empty folder."""
     spare, stamps = _beside(output, "spare"), _beside(output, "spare-stamps")
     if spare.is_dir() and not spare.is_symlink():
-        manifest = read_manifest(spare)
+        manifest = read_manifest(spare, files_only=True)
         if manifest and intact(spare, stamps):
             stamps.unlink()
             os.rename(spare, staging)

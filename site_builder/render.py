@@ -145,13 +145,12 @@ class Renderer:
         for path, data in self.assets().items():
             writer.write(path, data)
         pages = self.pages()
-        keyed = self.keyed_data()
-        skip = {path for path, key in keyed.items() if writer.reuse(path, key)}
-        writer.keys.update((path, key) for path, key in keyed.items() if path not in skip)
+        keyed = list(self.keyed_data().items())
+        skip = {path for path, _ in keyed} - {keyed[n][0] for n in writer.reuse_all(keyed)}
         if jobs <= 1 or len(self.site.records) < _PARALLEL_FROM:
             self._write_files(self.data_files(skip), writer)
             self.fragments.save()
-            todo = [(page, language) for page, language in pages if not self._reused(page, language, writer)]
+            todo = [pages[n] for n in self._todo(pages, writer)]
             for done, (page, language) in enumerate(todo, 1):
                 self._write_files({page.path: self.render_page(page, language).encode("utf-8")}, writer)
                 if done % 256 == 0:
@@ -163,7 +162,7 @@ class Renderer:
         try:
             with workers.pool(jobs) as pool:
                 data = pool.apply_async(_write_data_files, (skip,))
-                todo = [n for n, (page, language) in enumerate(pages) if not self._reused(page, language, writer)]
+                todo = self._todo(pages, writer)
                 size = max(1, min(256, len(todo) // (jobs * 4)))  # a few pages are still shared out
                 chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
                 done = 0
@@ -193,14 +192,10 @@ class Renderer:
                 raise RuntimeError(f"two outputs would both be written to {path}")
         writer.written.update(written)
 
-    def _reused(self, page: Page, language: str, writer: Writer) -> bool:
-        key = self.keys.key(page, language)
-        if key is None:
-            return False
-        if writer.reuse(page.path, key):
-            return True
-        writer.keys[page.path] = key  # rendered below; reusable by the next build
-        return False
+    def _todo(self, pages: list[tuple[Page, str]], writer: Writer) -> list[int]:
+        """The numbers of the pages to render: the others are taken from the last build by their keys."""
+        key = self.keys.key
+        return writer.reuse_all([(page.path, key(page, language)) for page, language in pages])
 
     def keyed_data(self) -> dict[str, str]:
         """path -> dependency key of the data files made for one period, staff member or inspector: like
