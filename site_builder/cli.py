@@ -66,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> None:
+    """The `site-builder` command: `main`, then leave at once. A large build ends holding millions of
+    objects; freeing them one by one as Python shuts down took 1.7 s of a 15 s rebuild, and changes nothing
+    on disk (everything is written, closed and published by then)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     # A build keeps millions of small objects alive until it ends, and they hold almost no reference
     # cycles: the collector's full passes over them took a third of an incremental build's time.
