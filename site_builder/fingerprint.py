@@ -192,12 +192,9 @@ class Inputs:
     def _content(self, listing: Listing, known: FileDigests | None) -> str:
         """The digest of every input file's bytes (or what it is, when it is not a regular file), in
         order of its path within its tree."""
-        named = []
-        for label, base in self.trees:
-            named.append((label, str(base)))
-        entries = listing.entries()
+        named = [(label, str(base)) for label, base in self.trees]
         rows = []
-        for path, numbers in entries.items():
+        for path, numbers in listing.entries().items():
             for label, base in named:
                 if path == base or path.startswith(base + os.sep):
                     rows.append((f"{label}/{path[len(base) + 1:]}", path, numbers))

@@ -14,7 +14,7 @@ import jinja2
 from site_builder import pages as urls
 from site_builder import analytics, report, workers
 from site_builder.figures import Figures
-from site_builder.fingerprint import BUNDLED_LAYOUTS, layout_folders, templates_fingerprint  # noqa: F401
+from site_builder.fingerprint import layout_folders, templates_fingerprint
 from site_builder.cache import Fragments, cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
