@@ -48,7 +48,7 @@ def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
     from site_builder.pipeline import load
     from site_builder.render import Renderer
 
-    loaded = load(root, cache=cache, jobs=jobs, progress=progress, stats=stats)
+    loaded = load(root, cache=cache, jobs=jobs, progress=progress, stats=stats, bodies=True)
     if not loaded.ok:
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Loaded:
     history: History = field(default_factory=History)
     audits: dict = field(default_factory=dict)  # record id -> RecordCompliance
     amendments: dict = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
+    bodies: dict = field(default_factory=dict)  # record path -> its body as sanitized HTML (when asked for)
 
     @property
     def ok(self) -> bool:
@@ -36,12 +38,15 @@ class Loaded:
         return score_site(self.site, self.audits)
 
 
-def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None) -> Loaded:
+def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None,
+         bodies: bool = False) -> Loaded:
     """Read and validate every source of the site root, and read its git history once. With `cache`,
     records whose bytes were validated by an earlier run in the same context are taken from the build
     cache instead of being read again; records are read in `jobs` processes when there are many, and
     `progress(done, total, "records")` hears how far reading has got. `stats` (full path -> (mode, size,
-    mtime, ctime, inode, device), from the input fingerprint's walk) spares asking about files again."""
+    mtime, ctime, inode, device), from the input fingerprint's walk) spares asking about files again.
+    With `bodies` (for rendering), each record's Markdown body is also made into HTML as it is read, once,
+    and kept in the cache with the record: it appears on several pages, and Markdown is slow."""
     diags = Diagnostics()
     stats = stats if stats is not None else {}
     history = start_history(root)  # git works on another core while the records are read
@@ -59,16 +64,19 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
     read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
-                         context, record_cache, jobs, progress or (lambda done, total, what: None), stats)
-    records, broken, others = {}, set(), []
+                         context, record_cache, jobs, progress or (lambda done, total, what: None), stats,
+                         bodies)
+    records, broken, others, html = {}, set(), [], {}
     for path, kind, doc_id in documents:
         if kind == "record":
-            digest, record, items = read[path]
+            digest, record, items, body = read[path]
             diags.extend(items)
             if record is None:
                 broken.add(doc_id)
             else:
                 records[record.id] = record
+                if body is not None:
+                    html[path] = body
         else:
             with processing(path):
                 source = read_source(root, path, kind, doc_id, diags)
@@ -87,28 +95,29 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     report_compliance(site, history, audits, diags)
     amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]
                   for rid, audit in audits.items() if audit.amendments}
-    return Loaded(files, digests, site, diags, history, audits, amendments)
+    return Loaded(files, digests, site, diags, history, audits, amendments, html)
 
 
 _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers start and send them back
 
 
 def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
-                  jobs: int, progress, stats: dict) -> dict[str, tuple]:
-    """path -> (content hash, validated record or None, the file's diagnostics) for every record file:
-    from the cache when its bytes are unchanged, else read and validated (on every core when many)."""
+                  jobs: int, progress, stats: dict, bodies: bool) -> dict[str, tuple]:
+    """path -> (content hash, validated record or None, the file's diagnostics, the body as HTML or None)
+    for every record file: from the cache when its bytes are unchanged (and its body was made into HTML,
+    if `bodies` asks for that), else read and validated (on every core when many)."""
     out, missing = {}, []
     top = str(root / "_")[:-1]  # what str(root / path) starts with: plain strings, as pathlib is slow here
     for path, doc_id in wanted:
         sig = _signature(top + path, stats)
         hit = _cached(root, path, sig, cache) if cache is not None else None
-        if hit is None:
+        if hit is None or (bodies and hit[1] is not None and hit[3] is None):
             missing.append((path, doc_id, sig))
         else:
             out[path] = hit
     if jobs > 1 and len(missing) >= _PARALLEL_FROM:
         global _ACTIVE
-        _ACTIVE = (root, context)
+        _ACTIVE = (root, context, bodies)
         fresh = []
         try:
             with workers.pool(jobs) as pool:
@@ -120,7 +129,7 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
     else:
         fresh = []
         for path, doc_id, _ in missing:
-            fresh.append(_validate(root, path, doc_id, context))
+            fresh.append(_validate(root, path, doc_id, context, bodies))
             if len(fresh) % 500 == 0 or len(fresh) == len(missing):
                 progress(len(fresh), len(missing), "records")
     for (path, _, sig), entry in zip(missing, fresh):
@@ -130,20 +139,28 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
     return out
 
 
-_ACTIVE = None  # (root, context) inherited by forked workers
+_ACTIVE = None  # (root, context, bodies) inherited by forked workers
 
 
 def _validate_chunk(chunk: list[tuple]) -> list[tuple]:
-    root, context = _ACTIVE
-    return [_validate(root, path, doc_id, context) for path, doc_id, _ in chunk]
+    root, context, bodies = _ACTIVE
+    return [_validate(root, path, doc_id, context, bodies) for path, doc_id, _ in chunk]
 
 
-def _validate(root: Path, path: str, doc_id: str, context: Context) -> tuple:
+def _validate(root: Path, path: str, doc_id: str, context: Context, bodies: bool) -> tuple:
     local = Diagnostics()
     with processing(path):
         source = read_source(root, path, "record", doc_id, local)
         record = validate_record_source(source, context, local)
-    return source.digest, record, tuple(local.items)
+        html = _markdown().render(record.body) if bodies and record is not None else None
+    return source.digest, record, tuple(local.items), html
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown():
+    from site_builder.markup import MarkdownRenderer  # only builds need it: `check` never imports Markdown
+
+    return MarkdownRenderer()
 
 
 def _signature(full: str, stats: dict) -> tuple | None:

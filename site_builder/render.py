@@ -70,6 +70,7 @@ class Renderer:
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
+        self.bodies = loaded.bodies  # record path -> body HTML, made as the record was read
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
         self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
@@ -82,9 +83,13 @@ class Renderer:
         return "" if language == self.rules.language else f"{language}/"
 
     def body_html(self, record) -> str:
-        """The record's (or appeal's) Markdown body, sanitized. The pages of one record in every language
-        are rendered one after the other, so the last few bodies are all that is worth keeping."""
+        """The record's (or appeal's) Markdown body, sanitized: a record's was made as it was read; others
+        are made here. The pages of one appeal in every language are rendered one after the other, so the
+        last few bodies are all that is worth keeping."""
         key = getattr(record, "path", "")
+        made = self.bodies.get(key)
+        if made is not None:
+            return made
         if key not in self._bodies:
             if len(self._bodies) >= 256:
                 self._bodies.clear()

@@ -202,6 +202,29 @@ def test_an_unchanged_record_is_not_read_again(make_site, monkeypatch):
     assert "<td class=\"num\">1.0</td>" in (site.root / "_site" / "records" / "r2.html").read_text(encoding="utf-8")
 
 
+def test_a_body_is_made_into_html_once_and_kept_with_its_record(make_site, monkeypatch):
+    import site_builder.markup as markup
+
+    body = "**已整改** 见 [制度](https://example.com/rules)"
+    site = make_site({"content/records/r1.md": record(staff=["S001", "S002"], findings=finding("a", 1, staff="S002"),
+                                                      body=body)})
+    assert site.run("check").code == 0  # fills the cache with the record, not its HTML: `check` renders nothing
+    made = []
+    original = markup.MarkdownRenderer.render
+    monkeypatch.setattr(markup.MarkdownRenderer, "render", lambda self, text: made.append(text) or original(self, text))
+    assert site.run("build").code == 0
+    assert made == [body + "\n"]  # once, though it appears on its own page and two forms, in two languages
+    html = '<strong>已整改</strong> 见 <a href="https://example.com/rules" rel="noopener noreferrer">制度</a>'
+    pages = ["records/r1.html", "en/records/r1.html", "staff/S001/2026-11.html", "staff/S002/2026-11.html"]
+    for page in pages:
+        assert html in (site.root / "_site" / page).read_text(encoding="utf-8"), page
+    site.write("layouts/assets/extra.css", "p {}")  # every page made again: the HTML comes from the cache
+    made.clear()
+    assert site.run("build").code == 0
+    assert made == []
+    assert html in (site.root / "_site" / "en/staff/S002/2026-11.html").read_text(encoding="utf-8")
+
+
 def test_a_damaged_or_foreign_build_cache_is_discarded_with_a_warning(make_site):
     site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}", findings=finding("a", 1))
                       for n in range(3)})
