@@ -44,7 +44,7 @@ class _Failed(Exception):
 
 
 def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
-             stats: dict | None = None) -> tuple[Loaded, Renderer | None]:
+             stats: dict | None = None, watch: bool = False) -> tuple[Loaded, Renderer | None]:
     from site_builder.pipeline import load
     from site_builder.render import Renderer
 
@@ -53,7 +53,7 @@ def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
         loaded.diagnostics.warning(Pos("."), "no-git-history", loaded.history.problem)
-    return loaded, Renderer(root, loaded, loaded.scores())
+    return loaded, Renderer(root, loaded, loaded.scores(), watch)
 
 
 def render_site(root: Path, previous: dict | None = None) -> BuildResult:
@@ -61,7 +61,7 @@ def render_site(root: Path, previous: dict | None = None) -> BuildResult:
     `previous` is the `rendered` of the last result: pages whose inputs are unchanged are taken from it."""
     from site_builder.render import RenderError
 
-    loaded, renderer = _prepare(root)
+    loaded, renderer = _prepare(root, watch=True)
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     try:
