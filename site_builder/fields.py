@@ -37,7 +37,9 @@ class Fields:
     """
 
     def __init__(self, node: Node | None, what: str, diags: Diagnostics, pos: Pos,
-                 required: dict[str, str], optional: dict[str, str] | None = None):
+                 required: dict[str, str], optional: dict[str, str] | None = None, section: bool = False):
+        """With `section` (a part of a larger mapping), a missing node is not asked for its keys: whatever
+        holds it has said that it is missing or not a mapping."""
         self.diags = diags
         self.what = what
         optional = optional or {}
@@ -46,6 +48,8 @@ class Fields:
         if node is not None and not isinstance(node, Mapping):
             diags.error(node.pos, "wrong-type", f"{what} must be a mapping of `key: value` lines, "
                         f"not {_shape(node)}", f"expected keys: {one_of(required)}")
+            return
+        if node is None and section:
             return
         allowed = {**required, **optional}
         for key, (key_node, _) in self.node.entries.items():

@@ -180,6 +180,11 @@ def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics,
 def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None:
     """Check and convert the parsed rules.yaml; None when it has errors (all reported)."""
     errors_before = len(diags.errors)
+    if node is None:  # one message, not one per missing setting
+        diags.error(Pos(file, 1, 1), "empty-file", f"{file} is empty",
+                    "it holds every number of the procedure: start from the rules.yaml of site-builder's example "
+                    "site and adapt it")
+        return None
     top = Fields(node, "rules.yaml", diags, Pos(file, 1, 1), required={
         "document": "code, version and title of the procedure",
         "site": "title and languages of the site",
@@ -192,10 +197,10 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     }, optional={"appeals": "who decides appeals", "sign_off": "who publishes a period",
                  "provenance": "git provenance settings"})
 
-    doc = Fields(top.mapping("document"), "`document`", diags, top.pos("document"),
+    doc = Fields(top.mapping("document"), "`document`", diags, top.pos("document"), section=True,
                  required={"code": "document code", "version": "version/revision"},
                  optional={"company": "company name", "title": "title", "purpose": "purpose"})
-    site = Fields(top.mapping("site"), "`site`", diags, top.pos("site"),
+    site = Fields(top.mapping("site"), "`site`", diags, top.pos("site"), section=True,
                   required={"language": "the default language"},
                   optional={"title": "site title", "languages": "every language built"})
     language = site.text("language") or "zh-CN"
@@ -225,10 +230,11 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                                        label_text(f.raw("definition"), "definition", diags), shortfall)
 
     forms = {}
-    for key, value in _keys(top.mapping("forms"), "form", diags):
+    form_nodes = _keys(top.mapping("forms"), "form", diags)
+    for key, value in form_nodes:
         forms[key] = _load_form(key, value, severities, frozenset(broken_severities), diags)
     forms = {k: v for k, v in forms.items() if v is not None}
-    if not forms and top.ok:
+    if not form_nodes and isinstance(top.raw("forms"), Mapping):  # (a missing or wrong `forms` is said already)
         diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
 
     all_boxes = {box for form in forms.values() for box in form.boxes}
@@ -272,7 +278,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     if check_types and not any(ct.scored for ct in check_types.values()):
         diags.error(top.pos("check_types"), "bad-rule", "no check type is scored", "give one a `weight`")
 
-    period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"),
+    period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"), section=True,
                     required={"cutoff_day": "last day of each period (1–28), or `end` for calendar months"})
     cutoff_day = None
     cutoff = period.raw("cutoff_day")
@@ -282,7 +288,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
             diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day {cutoff_day} must be 1–28 or `end`",
                         "every month has a 28th; use `end` for calendar months")
 
-    scoring = Fields(top.mapping("scoring"), "`scoring`", diags, top.pos("scoring"),
+    scoring = Fields(top.mapping("scoring"), "`scoring`", diags, top.pos("scoring"), section=True,
                      required={"step": "smallest step of points", "total_cap": "highest total",
                                "decimals": "decimals shown", "commendation": "[lowest, highest] points"},
                      optional={"punishable": "severities that may be marked punishable (4.5.5)"})
@@ -297,13 +303,14 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags,
                           frozenset(broken_severities))
 
-    appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"),
+    appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"), section=True,
                      required={"decided_by": "roles that decide appeals (4.6)"}) if top.has("appeals") else None
-    sign_off = Fields(top.mapping("sign_off"), "`sign_off`", diags, top.pos("sign_off"),
+    sign_off = Fields(top.mapping("sign_off"), "`sign_off`", diags, top.pos("sign_off"), section=True,
                       required={"roles": "roles that sign a period off"}) if top.has("sign_off") else None
-    provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), required={},
-                        optional={"adopted": "date git became the record of truth",
-                                  "late_grace_days": "days after the cutoff a record may still be committed"}) \
+    provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), section=True,
+                        required={}, optional={"adopted": "date git became the record of truth",
+                                               "late_grace_days": "days after the cutoff a record may still be "
+                                                                  "committed"}) \
         if top.has("provenance") else None
 
     appeal_roles = _id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else ()

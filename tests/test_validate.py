@@ -201,6 +201,24 @@ def test_bad_input_is_reported_at_its_place(make_site, files, people, rules, cod
     assert says in error["message"] + error.get("hint", "")
 
 
+@pytest.mark.parametrize("text, code, says", [
+    ("", "empty-file", "rules.yaml is empty"),
+    ("# all settings removed\n", "empty-file", "rules.yaml is empty"),
+    ("- document\n- site\n", "wrong-type", "mapping"),
+    ("document: [HG/QEW01-30]\n", "wrong-type", "`document` must be a mapping"),
+])
+def test_a_rules_yaml_that_is_empty_or_the_wrong_shape_gets_one_message_not_a_cascade(make_site, text, code, says):
+    result = make_site({}, rules=text).run("check", "--format", "json")
+    assert result.code == 1
+    about_rules = [e for e in result.json()["errors"] if e["file"] == "rules.yaml"]
+    mine = [e for e in about_rules if e["code"] == code]
+    assert len(mine) == 1 and says in mine[0]["message"], about_rules
+    # what is inside a section that is missing or not a mapping is not asked for as well
+    assert not any(e["message"].startswith("`document` has no") for e in about_rules), about_rules
+    if code == "empty-file":
+        assert about_rules == mine
+
+
 def test_the_corpus_is_large_enough():
     assert len(CASES) >= 40
 
