@@ -280,6 +280,9 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
             writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
             yield writer
             writer.remove_stale()
+            # the last build's lists are done with: let them go before the new manifest is put into words
+            writer.previous = writer.previous_keys = writer.base = {}
+            del previous, files, base
             head = {"generator": GENERATOR, "inputs": inputs,
                     "pages": sum(path.endswith(".html") for path in writer.written),
                     "count": len(writer.written)}
