@@ -217,8 +217,11 @@ def read_manifest(output: Path, head_only: bool = False, files_only: bool = Fals
                 manifest.update(json.loads(handle.readline()))
     except (OSError, ValueError):
         return {}
-    if not isinstance(manifest.get("files"), dict) or not (files_only or isinstance(manifest.get("keys"), dict)):
+    files, keys = manifest.get("files"), manifest.get("keys")
+    if not isinstance(files, dict) or not (files_only or isinstance(keys, dict)):
         return {}
+    if keys:  # made of the same path strings as `files` (each line is parsed into strings of its own)
+        manifest["keys"] = {rel: key for rel in files if (key := keys.get(rel)) is not None}
     return manifest
 
 
