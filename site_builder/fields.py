@@ -8,6 +8,7 @@ as a number, `1:20` as 80, `.nan`) are reported here, once, for every document k
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -188,7 +189,7 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
         diags.error(scalar.pos, "bad-id", f"{label} `{scalar.text}` is not a valid id",
                     "ids use only letters, digits, `_` and `-`, at most 32 characters")
         return None
-    return scalar.text
+    return sys.intern(scalar.text)  # the same few ids recur in every record: one string each, kept and cached
 
 
 def as_date(node: Node, label: str, diags: Diagnostics) -> date | None:
