@@ -26,8 +26,8 @@ RULES_FILE = "rules.yaml"
 PEOPLE_FILE = "content/people.yaml"
 # document kind -> folder under the root
 FOLDERS = {"record": "content/records", "appeal": "content/appeals", "month": "content/months"}
-_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$", *(f"com{i}" for i in range(10)),
-             *(f"lpt{i}" for i in range(10))}
+RESERVED_NAMES = {"con", "prn", "aux", "nul", "conin$", "conout$", *(f"com{i}" for i in range(10)),
+                  *(f"lpt{i}" for i in range(10))}  # Windows device names, whatever the extension
 _EDITOR_TEMP = re.compile(r"^(\.|#)|~$|\.sw[a-p]$|\.tmp$")
 _FENCE = re.compile(r"---[ \t]*")
 _CLOSE = re.compile(r"(---|\.\.\.)[ \t]*")
@@ -182,7 +182,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*[A-Za-z0-9_-]|[A-Za-z0-9_
 def _name_problem(part: str) -> str:
     """What is wrong with one file or folder name, or ''."""
     if _PLAIN_NAME.fullmatch(part) and len(part) <= limits.MAX_NAME_BYTES \
-            and part.split(".")[0].lower() not in _RESERVED:
+            and part.split(".")[0].lower() not in RESERVED_NAMES:
         return ""  # the usual case, settled at once
     if part.isascii():  # no character to look up one by one
         if not part.isprintable():
@@ -194,7 +194,7 @@ def _name_problem(part: str) -> str:
     stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
     if part != part.rstrip(". ") or part != part.lstrip(" "):
         return "starts or ends with a space or ends with a dot"
-    if stem in _RESERVED:
+    if stem in RESERVED_NAMES:
         return f"uses the reserved device name `{stem.upper()}`"
     if any(ch in part for ch in '<>:"\\|?*'):
         return "contains one of < > : \" \\ | ? *"

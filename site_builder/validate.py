@@ -14,7 +14,7 @@ from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
 from site_builder.periods import period
-from site_builder.read import Source, processing
+from site_builder.read import RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, load_rules, pick
 from site_builder.yamltree import Scalar
 from site_builder import limits
@@ -156,6 +156,10 @@ def _first_entry(kind: str, person_id: str | None, pos: Pos, first: dict, folded
                     f"(lines {first[kind, person_id]} and {pos.line})", "give each person one entry")
         return False
     if _case_twin(kind, person_id, pos, folded, diags):
+        return False
+    if person_id is not None and person_id.lower() in RESERVED_NAMES:
+        diags.error(pos, "bad-id", f"`{person_id}` names a device on Windows, so the pages named after this "
+                    "person could not be opened or copied there", f"choose another id, such as {person_id}1")
         return False
     if person_id is not None:
         first[kind, person_id] = pos.line

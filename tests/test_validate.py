@@ -58,6 +58,7 @@ DUP_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: S001, name: 另一人, po
 TYPO_POST = PEOPLE.replace("王芳, post: reception", "王芳, post: recepton")
 BAD_ID = PEOPLE.replace("{id: S002,", "{id: S/002,")
 BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
+DEVICE_ID = PEOPLE.replace("{id: I06,", "{id: Con,")
 LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
 WRONG_NAME = PEOPLE.replace("name: 王芳", "name: 2026")
 
@@ -181,6 +182,8 @@ CASES = [
     case("unknown-post", {}, "unknown-reference", P, 3, at(TYPO_POST, 3, "recepton"), "did you mean `reception`",
          people=TYPO_POST),
     case("bad-id-characters", {}, "bad-id", P, 3, at(BAD_ID, 3, "S/002"), "S/002", people=BAD_ID),
+    case("id-is-a-windows-device", {}, "bad-id", P, 8, at(DEVICE_ID, 8, "Con"), "device on Windows",
+         people=DEVICE_ID),
     case("unknown-role", {}, "unknown-reference", P, 9, at(BAD_ROLE, 9, "ofice"), "did you mean `office`",
          people=BAD_ROLE),
     case("left-before-joined", {}, "bad-date", P, 4, at(LEFT_EARLY, 4, "2024-10-31"), "before", people=LEFT_EARLY),
