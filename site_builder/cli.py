@@ -125,11 +125,15 @@ def cmd_check(root: Path, args) -> int:
     from site_builder.read import PEOPLE_FILE, RULES_FILE
 
     if args.staged:
-        from site_builder.staged import StagedError, staged_root
+        from site_builder.staged import StagedError, read_staged, staged_root
 
         try:
-            with staged_root(root) as staged:
-                loaded = load(staged)
+            staged = read_staged(root)
+            if staged is not None:  # the working tree with the staged versions of the files that differ
+                loaded = load(root, cache=True, jobs=os.cpu_count() or 1, staged=staged)
+            else:
+                with staged_root(root) as exported:
+                    loaded = load(exported)
         except StagedError as exc:
             raise UsageError(str(exc)) from None
     else:

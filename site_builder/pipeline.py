@@ -16,6 +16,7 @@ from site_builder.history import History, patch, start_history
 from site_builder.model import Site
 from site_builder.read import content_digest, discover, processing, read_context, read_source
 from site_builder.score import PeriodScores, score_site
+from site_builder.staged import Staged
 from site_builder.validate import Context, validate_context, validate_documents, validate_record_source
 
 
@@ -39,33 +40,35 @@ class Loaded:
 
 
 def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None,
-         bodies: bool = False) -> Loaded:
+         bodies: bool = False, staged: Staged | None = None) -> Loaded:
     """Read and validate every source of the site root, and read its git history once. With `cache`,
     records whose bytes were validated by an earlier run in the same context are taken from the build
     cache instead of being read again; records are read in `jobs` processes when there are many, and
     `progress(done, total, "records")` hears how far reading has got. `stats` (full path -> (mode, size,
     mtime, ctime, inode, device), from the input fingerprint's walk) spares asking about files again.
     With `bodies` (for rendering), each record's Markdown body is also made into HTML as it is read, once,
-    and kept in the cache with the record: it appears on several pages, and Markdown is slow."""
+    and kept in the cache with the record: it appears on several pages, and Markdown is slow. With `staged`,
+    the sources are the files the git index holds, as it holds them (`check --staged`)."""
     diags = Diagnostics()
     stats = stats if stats is not None else {}
     history = start_history(root)  # git works on another core while the records are read
-    context_sources = read_context(root, diags)
-    documents = discover(root, diags, stats)
+    context_sources = read_context(root, diags, staged)
+    documents = discover(root, diags, stats, staged)
+    blobs = staged.blobs if staged is not None else {}
     context = validate_context(context_sources, diags)
     digests = {s.path: s.digest for s in context_sources if s.digest}
     files = [s.path for s in context_sources] + [path for path, _, _ in documents]
     if context is None:  # every document is still read, so that all of its own problems are reported
         for path, kind, doc_id in documents:
             with processing(path):
-                read_source(root, path, kind, doc_id, diags)
+                read_source(root, path, kind, doc_id, diags, blobs.get(path))
         history()  # not needed, but git is waited for
         return Loaded(files, digests, None, diags)
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
     read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
                          context, record_cache, jobs, progress or (lambda done, total, what: None), stats,
-                         bodies)
+                         bodies, blobs)
     records, broken, others, html = {}, set(), [], {}
     for path, kind, doc_id in documents:
         if kind == "record":
@@ -79,7 +82,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                     html[path] = body
         else:
             with processing(path):
-                source = read_source(root, path, kind, doc_id, diags)
+                source = read_source(root, path, kind, doc_id, diags, blobs.get(path))
             others.append(source)
             digest = source.digest
         if digest:
@@ -102,14 +105,15 @@ _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers st
 
 
 def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
-                  jobs: int, progress, stats: dict, bodies: bool) -> dict[str, tuple]:
+                  jobs: int, progress, stats: dict, bodies: bool, blobs: dict[str, bytes]) -> dict[str, tuple]:
     """path -> (content hash, validated record or None, the file's diagnostics, the body as HTML or None)
     for every record file: from the cache when its bytes are unchanged (and its body was made into HTML,
-    if `bodies` asks for that), else read and validated (on every core when many)."""
+    if `bodies` asks for that), else read and validated (on every core when many). A file in `blobs` is
+    those bytes (staged in git), whatever is on disk."""
     out, missing = {}, []
     top = str(root / "_")[:-1]  # what str(root / path) starts with: plain strings, as pathlib is slow here
     for path, doc_id in wanted:
-        sig = _signature(top + path, stats)
+        sig = None if path in blobs else _signature(top + path, stats)
         hit = _cached(root, path, sig, cache) if cache is not None else None
         if hit is None or (bodies and hit[1] is not None and hit[3] is None):
             missing.append((path, doc_id, sig))
@@ -117,7 +121,7 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
             out[path] = hit
     if jobs > 1 and len(missing) >= _PARALLEL_FROM:
         global _ACTIVE
-        _ACTIVE = (root, context, bodies)
+        _ACTIVE = (root, context, bodies, blobs)
         fresh = []
         try:
             with workers.pool(jobs) as pool:
@@ -129,28 +133,28 @@ def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, c
     else:
         fresh = []
         for path, doc_id, _ in missing:
-            fresh.append(_validate(root, path, doc_id, context, bodies))
+            fresh.append(_validate(root, path, doc_id, context, bodies, blobs.get(path)))
             if len(fresh) % 500 == 0 or len(fresh) == len(missing):
                 progress(len(fresh), len(missing), "records")
     for (path, _, sig), entry in zip(missing, fresh):
         out[path] = entry
-        if cache is not None and entry[0]:
+        if cache is not None and entry[0] and path not in blobs:  # (a staged version is not the file on disk)
             cache.store(path, sig, entry)
     return out
 
 
-_ACTIVE = None  # (root, context, bodies) inherited by forked workers
+_ACTIVE = None  # (root, context, bodies, blobs) inherited by forked workers
 
 
 def _validate_chunk(chunk: list[tuple]) -> list[tuple]:
-    root, context, bodies = _ACTIVE
-    return [_validate(root, path, doc_id, context, bodies) for path, doc_id, _ in chunk]
+    root, context, bodies, blobs = _ACTIVE
+    return [_validate(root, path, doc_id, context, bodies, blobs.get(path)) for path, doc_id, _ in chunk]
 
 
-def _validate(root: Path, path: str, doc_id: str, context: Context, bodies: bool) -> tuple:
+def _validate(root: Path, path: str, doc_id: str, context: Context, bodies: bool, data: bytes | None) -> tuple:
     local = Diagnostics()
     with processing(path):
-        source = read_source(root, path, "record", doc_id, local)
+        source = read_source(root, path, "record", doc_id, local, data)
         record = validate_record_source(source, context, local)
         html = _markdown().render(record.body) if bodies and record is not None else None
     return source.digest, record, tuple(local.items), html

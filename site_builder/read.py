@@ -16,11 +16,15 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.markup import plain_reason
 from site_builder.yamltree import Node, parse_yaml
+
+if TYPE_CHECKING:
+    from site_builder.staged import Staged
 
 RULES_FILE = "rules.yaml"
 PEOPLE_FILE = "content/people.yaml"
@@ -119,15 +123,18 @@ def split_front_matter(text: str, path: str, diags: Diagnostics):
     return None
 
 
-def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostics) -> Source:
-    """Read one file; problems become diagnostics and an unreadable Source."""
+def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostics,
+                data: bytes | None = None) -> Source:
+    """Read one file (or take its bytes as `data`); problems become diagnostics and an unreadable Source."""
     unreadable = Source(path, kind, doc_id, None, False)
     cap = limits.MAX_RECORD_BYTES if kind in FOLDERS else limits.MAX_DATA_FILE_BYTES
+    regular = True
     try:
-        # non-blocking, then checked: a FIFO or device named like a record would otherwise hang the build
-        with open(os.open(root / path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-            regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-            data = handle.read(cap + 1) if regular else b""
+        if data is None:
+            # non-blocking, then checked: a FIFO or device named like a record would otherwise hang the build
+            with open(os.open(root / path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+                regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+                data = handle.read(cap + 1) if regular else b""
     except OSError as exc:
         diags.error(Pos(path), "unreadable", f"cannot read the file: {exc.strerror}")
         return unreadable
@@ -231,12 +238,21 @@ def _folder_problem(folder: str) -> tuple[str, str]:
     return "", ""
 
 
-def discover(root: Path, diags: Diagnostics, stats: dict | None = None) -> list[tuple[str, str, str]]:
+def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
+             staged: Staged | None = None) -> list[tuple[str, str, str]]:
     """(path, kind, doc id) of every content document, sorted; odd names and links are reported.
-    `stats` (full path -> (mode, ...), from the input fingerprint's walk) spares asking about files again."""
+    `stats` (full path -> (mode, ...), from the input fingerprint's walk) spares asking about files again.
+    With `staged`, the documents are the files the git index holds (all regular files), not the folder's."""
     found = []
     stats = stats or {}
     for kind, folder in FOLDERS.items():
+        if staged is not None:
+            seen: dict[str, str] = {}
+            for rel in staged.under(folder):
+                if not any(part.startswith(".") for part in rel[len(folder) + 1:].split("/")[:-1]) and \
+                        _content_file(rel, diags):
+                    _add_document(rel, kind, folder, seen, found, diags)
+            continue
         base = root / folder
         if not base.is_dir():
             continue
@@ -255,13 +271,9 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None) -> list[
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
             prefix = Path(directory).relative_to(root).as_posix() + "/"
             for name in sorted(files):
-                if _EDITOR_TEMP.search(name):
-                    continue
                 full = os.path.join(directory, name)
                 rel = prefix + name
-                if not name.endswith(".md"):
-                    diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",
-                                  "rename it to end in `.md` if it is a record")
+                if not _content_file(rel, diags):
                     continue
                 info = stats.get(full)
                 linked = os.path.islink(full) if info is None else stat.S_ISLNK(info[0])
@@ -269,18 +281,35 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None) -> list[
                     diags.error(Pos(shown(rel)), "symlink", "the file links outside the content folder",
                                 "copy the file in instead of linking to it")
                     continue
-                if not _check_name(rel, diags):
-                    continue
-                doc_id = rel[len(folder) + 1:-3]
-                folded = unicodedata.normalize("NFC", doc_id).casefold()
-                if folded in seen:
-                    diags.error(Pos(rel), "name-collision", f"`{doc_id}` differs from `{seen[folded]}` only "
-                                "in letter case or Unicode form, so both would get the same page",
-                                "rename one of them")
-                    continue
-                seen[folded] = doc_id
-                found.append((rel, kind, doc_id))
+                _add_document(rel, kind, folder, seen, found, diags)
     return found
+
+
+def _content_file(rel: str, diags: Diagnostics) -> bool:
+    """Whether a file in a content folder is a document: editors' temporary files are passed over, and
+    anything but `.md` is ignored with a warning."""
+    name = rel.rpartition("/")[2]
+    if _EDITOR_TEMP.search(name):
+        return False
+    if not name.endswith(".md"):
+        diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",
+                      "rename it to end in `.md` if it is a record")
+        return False
+    return True
+
+
+def _add_document(rel: str, kind: str, folder: str, seen: dict, found: list, diags: Diagnostics) -> None:
+    """Add the document at `rel` unless its name is refused or collides with one already seen."""
+    if not _check_name(rel, diags):
+        return
+    doc_id = rel[len(folder) + 1:-3]
+    folded = unicodedata.normalize("NFC", doc_id).casefold()
+    if folded in seen:
+        diags.error(Pos(rel), "name-collision", f"`{doc_id}` differs from `{seen[folded]}` only "
+                    "in letter case or Unicode form, so both would get the same page", "rename one of them")
+        return
+    seen[folded] = doc_id
+    found.append((rel, kind, doc_id))
 
 
 def _inside(path: Path, base: Path) -> bool:
@@ -300,11 +329,16 @@ def read_site(root: Path, diags: Diagnostics) -> list[Source]:
     return sources
 
 
-def read_context(root: Path, diags: Diagnostics) -> list[Source]:
-    """rules.yaml and people.yaml, which every document is validated against."""
+def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -> list[Source]:
+    """rules.yaml and people.yaml, which every document is validated against (as staged, with `staged`)."""
     sources = []
     for path, kind in ((RULES_FILE, "rules"), (PEOPLE_FILE, "people")):
-        if (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
+        if staged is not None and path in staged.paths:
+            with processing(path):
+                sources.append(read_source(root, path, kind, "", diags, staged.blobs.get(path)))
+        elif staged is not None:
+            diags.error(Pos(path), "missing-file", f"`{path}` is not staged", "add it with `git add`")
+        elif (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
             diags.error(Pos(path), "symlink", "the file links outside the site",
                         "copy the file in instead of linking to it")
         elif (root / path).is_file():

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import RULES, finding, record
+from conftest import PEOPLE, RULES, finding, record
 
 REC = "content/records/2026/11/sup-S001.md"
 # Git is the record of truth from 2026-01-01 in these tests; nothing counts as imported.
@@ -179,6 +179,47 @@ def test_check_staged_reads_the_index_not_the_working_tree(repo):
     assert staged.code == 1 and f"{REC}:4:12: unknown-reference" in staged.out
     git(site, "add", REC)
     assert site.run("check", "--staged").code == 0
+
+
+def test_check_staged_checks_what_the_index_holds_wherever_the_working_tree_differs(repo):
+    site = repo()
+    gone, loose = "content/records/2026/11/gone.md", "content/records/2026/11/loose.md"
+    site.write(gone, record(inspector="I99"))
+    site.write("content/people.yaml", PEOPLE.replace("  - {id: I08,", "  - {id: I09, name: 新人, role: supervisor}\n"
+                                                                      "  - {id: I08,"))
+    site.write(REC, record(inspector="I09"))
+    git(site, "add", gone, REC, "content/people.yaml")
+    (site.root / gone).unlink()  # deleted in the working tree, still staged: it is committed as staged
+    site.write("content/people.yaml", PEOPLE)  # I09 only in the staged roster
+    site.write(loose, record(inspector="I98"))  # never added: not part of the commit
+    staged = site.run("check", "--staged", "--format", "json")
+    assert staged.code == 1
+    assert {(e["file"], e["code"]) for e in staged.json()["errors"]} == {(gone, "unknown-reference")}
+    worktree = site.run("check", "--format", "json").json()["errors"]
+    assert {(e["file"], e["code"]) for e in worktree} == {(REC, "unknown-reference"), (loose, "unknown-reference")}
+
+
+@pytest.mark.parametrize("mark", ["--assume-unchanged", "--skip-worktree"])
+def test_check_staged_reads_from_the_index_the_files_git_is_told_not_to_compare(repo, mark):
+    site = repo()
+    site.write(REC, record(inspector="I99"))
+    git(site, "add", REC)
+    git(site, "update-index", mark, REC)
+    site.write(REC, record())  # git diff no longer compares this file with the index
+    staged = site.run("check", "--staged")
+    assert staged.code == 1 and f"{REC}:4:12: unknown-reference" in staged.out
+
+
+def test_check_staged_exports_an_index_holding_a_link_and_refuses_the_link(repo, tmp_path):
+    site = repo()
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(record(), encoding="utf-8")
+    (site.root / REC).parent.mkdir(parents=True, exist_ok=True)
+    (site.root / REC).symlink_to(outside)
+    git(site, "add", REC)
+    staged = site.run("check", "--staged", "--format", "json")
+    assert staged.code == 1
+    assert [(e["file"], e["code"]) for e in staged.json()["errors"]] == [(REC, "symlink")]
 
 
 def test_check_staged_outside_git_is_a_usage_error(make_site):
