@@ -56,7 +56,7 @@ def site_folder(root: Path) -> Path:
     return cache_root() / hashlib.blake2b(os.fsencode(root.resolve()), digest_size=8).hexdigest()
 
 
-def _write_atomically(path: Path, value) -> None:
+def write_atomically(path: Path, value) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
     with os.fdopen(handle, "wb") as out:
         pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -136,7 +136,7 @@ class FileDigests:
     def _write(self, file: Path, value) -> None:
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(file, (self._HEADER, value))
+            write_atomically(file, (self._HEADER, value))
         except OSError:
             pass
 
@@ -228,7 +228,7 @@ class RecordCache:
             for n in sorted(self._dirty):
                 entries = {path: (sig if sig is None or max(sig[1], sig[2]) < racy_from else None, entry)
                            for path, (sig, entry) in self._shards[n].items()}
-                _write_atomically(self.folder / f"records-{n:02d}.pickle", (self.header, entries))
+                write_atomically(self.folder / f"records-{n:02d}.pickle", (self.header, entries))
         except OSError:
             pass  # a read-only or full disk: the next build reads the records again
         self._dirty.clear()
@@ -289,6 +289,6 @@ class Fragments:
             return
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
+            write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
         except OSError:
             pass

@@ -57,7 +57,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
                 if foreign:
                     flags.append(AUTHOR_MISMATCH)
         sign_off = signed_in.get(period.key)
-        amendments = tuple(c for c in file_history.commits if sign_off and c.order < sign_off.order)
+        amendments = tuple(c for c in file_history.commits if sign_off and c.order > sign_off.order)
         if amendments:
             flags.append(AMENDED_AFTER_SIGNOFF)
         out[record.id] = RecordCompliance(tuple(sorted(flags)), imported, deadline, amendments, foreign)

@@ -3,15 +3,23 @@
 One pass over the history (never one `git log` per file, which is what makes other generators' git
 plugins slow), following renames, gives every file its commits, newest first. Outside a repository, or
 in a shallow clone, the build goes on and says once what it could not know.
+
+A long history takes git seconds to walk, so the result can be kept (`keep`, in the build cache) with the
+commit it was read at: when HEAD has only moved forward since, without merges, only the new commits are
+read and put in front of the kept ones — the same history a full `git log` gives, as the log is in
+topological order.
 """
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+
+from site_builder.cache import code_fingerprint, write_atomically
 
 _FORMAT = "%x1e%H%x1f%an%x1f%ae%x1f%cI%x1f%s"
 
@@ -23,7 +31,7 @@ class Commit:
     email: str
     committed: datetime  # with the committer's UTC offset
     subject: str
-    order: int  # 0 for the newest commit in the log; larger is older
+    order: int  # its place in the history: 1 for the oldest commit, larger is newer
 
     @property
     def day(self) -> date:
@@ -59,6 +67,7 @@ class History:
     files: dict = field(default_factory=dict)  # path relative to the site root -> FileHistory
     complete: bool = False
     problem: str = ""  # what could not be known, said once as a warning
+    discarded: str = ""  # why a kept history could not be used (damaged, another version), or ""
 
     def of(self, path: str) -> FileHistory | None:
         return self.files.get(path)
@@ -68,20 +77,30 @@ def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
 
 
-def read_history(root: Path) -> History:
+def read_history(root: Path, keep: Path | None = None) -> History:
     """The history of everything under `root`, from one `git log` (paths relative to `root`)."""
-    return start_history(root)()
+    return start_history(root, keep)()
 
 
-def start_history(root: Path):
+_KEPT = "site-builder history 1"
+
+
+def start_history(root: Path, keep: Path | None = None):
     """Start reading the history in the background (git runs on another core while the build reads the
-    records); the function returned waits for it and gives the History."""
+    records); the function returned waits for it and gives the History. With `keep`, the history is kept
+    in that file, and only the commits made since are read next time (see the module's note)."""
+    kept, discarded = _load_kept(keep)
+    head = _answer(root, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    if kept is not None and head and kept[0] == head:
+        return lambda: History(kept[2], complete=True, discarded=discarded)
+    since = kept if kept is not None and head and _moved_forward(root, kept[0], head) else None
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files, not pipes: git never waits on us
     try:
         inside = subprocess.Popen(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree",
                                    "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", f"--format={_FORMAT}",
-                                "--name-status", "-M", "-z", "--relative", "--", "."], stdout=out, stderr=err)
+        log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", "--topo-order",
+                                f"--format={_FORMAT}", "--name-status", "-M", "-z", "--relative",
+                                *([f"{since[0]}..{head}"] if since else []), "--", "."], stdout=out, stderr=err)
     except OSError:
         out.close()
         err.close()
@@ -101,12 +120,60 @@ def start_history(root: Path):
         if log.returncode != 0:  # e.g. a repository with no commits yet
             return History(complete=not shallow, problem="" if b"does not have any commits" in problem
                            else "git log failed: " + problem.decode("utf-8", "replace").strip())
-        files = _parse(text.decode("utf-8", "surrogateescape"))
-        problem = ("this is a shallow clone: the first commit of older files is unknown, so git flags are not "
-                   "computed (fetch the full history with `git fetch --unshallow`)") if shallow else ""
-        return History(files, complete=not shallow, problem=problem)
+        if shallow:
+            return History(_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
+                "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
+                "computed (fetch the full history with `git fetch --unshallow`)"))
+        log_text = text.decode("utf-8", "surrogateescape")
+        count = (since[1] if since else 0) + log_text.count("\x1e")  # commits read so far, kept ones too
+        files = _parse(log_text, since[2] if since else None, since[1] if since else 0)
+        if keep is not None and head:
+            _save_kept(keep, head, count, files)
+        return History(files, complete=True, discarded=discarded)
 
     return finish
+
+
+def _answer(root: Path, *args: str) -> str:
+    """A git command's output, or "" when it fails."""
+    try:
+        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+    except OSError:
+        return ""
+    return result.stdout.decode().strip() if result.returncode == 0 else ""
+
+
+def _moved_forward(root: Path, before: str, head: str) -> bool:
+    """HEAD descends from `before` and no merge came in between: the new commits simply go on top."""
+    return subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", before, head],
+                          capture_output=True, check=False).returncode == 0 and \
+        _answer(root, "rev-list", "--merges", "--count", f"{before}..{head}") == "0"
+
+
+def _load_kept(keep: Path | None) -> tuple[tuple | None, str]:
+    """(HEAD it was read at, how many commits it holds, path -> FileHistory) of the kept history, or None;
+    and why a kept one was discarded."""
+    if keep is None:
+        return None, ""
+    try:
+        with open(keep, "rb") as handle:
+            header, head, count, files = pickle.load(handle)
+    except FileNotFoundError:
+        return None, ""
+    except Exception:  # noqa: BLE001 - any damage at all: git is asked again
+        return None, "damaged"
+    if header != (_KEPT, code_fingerprint()) or not isinstance(files, dict) or not isinstance(head, str) \
+            or not isinstance(count, int):
+        return None, "written by another version of site-builder"
+    return (head, count, files), ""
+
+
+def _save_kept(keep: Path, head: str, count: int, files: dict) -> None:
+    try:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(keep, ((_KEPT, code_fingerprint()), head, count, files))
+    except OSError:
+        pass  # a read-only or full disk: the next run reads the whole history again
 
 
 def patch(root: Path, commit: Commit, path: str) -> str:
@@ -116,13 +183,17 @@ def patch(root: Path, commit: Commit, path: str) -> str:
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
 
-def _parse(text: str) -> dict[str, FileHistory]:
+def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0) -> dict[str, FileHistory]:
+    """Each file's commits from `git log` output, newest first; with `older` (made of `base` commits), the
+    log holds only the commits made since, and the two are joined (following the new commits' renames)."""
     commits_of: dict[str, list[Commit]] = {}
     renamed: dict[str, str] = {}  # an older name -> the name it has now
-    for order, chunk in enumerate(c for c in text.split("\x1e") if c):
+    chunks = [c for c in text.split("\x1e") if c]
+    for index, chunk in enumerate(chunks):
         header, _, changes = chunk.partition("\0")
         commit_hash, author, email, committed, subject = header.split("\x1f", 4)
-        commit = Commit(commit_hash, author, email.lower(), datetime.fromisoformat(committed), subject, order)
+        commit = Commit(commit_hash, author, email.lower(), datetime.fromisoformat(committed), subject,
+                        base + len(chunks) - index)
         tokens = [t for t in changes.lstrip("\n").split("\0") if t]
         index = 0
         while index < len(tokens):
@@ -141,4 +212,18 @@ def _parse(text: str) -> dict[str, FileHistory]:
                 if status[0] == "D" and current == path:
                     continue  # a deleted file that no longer exists has no page to show
                 commits_of.setdefault(current, []).append(commit)
-    return {path: FileHistory(tuple(commits)) for path, commits in commits_of.items()}
+    if older is None:
+        return {path: FileHistory(tuple(commits)) for path, commits in commits_of.items()}
+    joined = dict(older)  # the kept files the new commits did not touch stay as they were
+    gathered: dict[str, list[Commit]] = {}  # kept commits of files renamed since, under their names now
+    for old, new in renamed.items():
+        if old != new and old in joined:
+            gathered.setdefault(new, []).extend(joined.pop(old).commits)
+    for path, commits in gathered.items():
+        if path in joined:  # another kept file had this name: both histories, newest first
+            commits.extend(joined[path].commits)
+        joined[path] = FileHistory(tuple(sorted(commits, key=lambda c: -c.order)))
+    for path, commits in commits_of.items():
+        before = joined.get(path)
+        joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()))
+    return joined

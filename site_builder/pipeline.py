@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from site_builder import limits, workers
-from site_builder.cache import RecordCache, signature
+from site_builder.cache import RecordCache, signature, site_folder
 from site_builder.compliance import record_compliance, report_compliance
-from site_builder.diagnostics import Diagnostics
+from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, patch, start_history
 from site_builder.model import Site
 from site_builder.read import content_digest, discover, processing, read_context, read_source
@@ -51,7 +51,8 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     the sources are the files the git index holds, as it holds them (`check --staged`)."""
     diags = Diagnostics()
     stats = stats if stats is not None else {}
-    history = start_history(root)  # git works on another core while the records are read
+    # git works on another core while the records are read; with the cache, only new commits are read
+    history = start_history(root, site_folder(root) / "history.pickle" if cache else None)
     context_sources = read_context(root, diags, staged)
     documents = discover(root, diags, stats, staged)
     blobs = staged.blobs if staged is not None else {}
@@ -94,6 +95,9 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
 
     site = validate_documents(context, records, broken, others, diags)
     history = history()
+    if history.discarded:
+        diags.warning(Pos("."), "cache-discarded", f"the build cache file {site_folder(root) / 'history.pickle'} "
+                      f"was {history.discarded} and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     report_compliance(site, history, audits, diags)
     amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]

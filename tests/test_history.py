@@ -169,6 +169,103 @@ def test_new_refuses_what_check_would_refuse(make_site, args, message):
     assert result.code == 2 and message in result.err
 
 
+def _reads(monkeypatch):
+    """The `git log` commands run from now on."""
+    import site_builder.history as history
+
+    logs = []
+    real = history.subprocess.Popen
+    monkeypatch.setattr(history.subprocess, "Popen",
+                        lambda args, **kw: (logs.append(args) if "log" in args else None) or real(args, **kw))
+    return logs
+
+
+def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, tmp_path, monkeypatch):
+    from site_builder.history import read_history
+
+    site, keep = repo(), tmp_path / "history.pickle"
+    moved, gone = "content/records/a.md", "content/records/b.md"
+    site.write(REC, record())
+    site.write(moved, record(date="2026-11-13"))
+    site.write(gone, record(date="2026-11-14"))
+    commit(site, "three checks", date="2026-11-12T10:00:00+08:00")
+    assert read_history(site.root, keep).files == read_history(site.root).files
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften", date="2026-11-13T10:00:00+08:00")
+    git(site, "mv", moved, "content/records/c.md")
+    commit(site, "rename", date="2026-11-14T10:00:00+08:00")
+    (site.root / gone).unlink()
+    commit(site, "delete", date="2026-11-15T10:00:00+08:00")
+    site.write(moved, record(date="2026-11-16"))  # a new file under the renamed one's old name
+    commit(site, "new file, old name", date="2026-11-16T10:00:00+08:00")
+    logs = _reads(monkeypatch)
+    kept = read_history(site.root, keep)
+    assert len(logs) == 1 and any(".." in arg for arg in logs[0])  # only the commits since were read
+    monkeypatch.undo()
+    full = read_history(site.root)
+    assert kept.files == full.files
+    assert [c.subject for c in kept.of("content/records/c.md").commits] == ["rename", "three checks"]
+    assert [c.subject for c in kept.of(moved).commits] == ["new file, old name"]
+    assert [c.subject for c in kept.of(REC).commits] == ["soften", "three checks"]
+    logs = _reads(monkeypatch)
+    assert read_history(site.root, keep).files == full.files and logs == []  # HEAD unchanged: git log not run
+
+
+@pytest.mark.parametrize("change", ["amend", "merge"])
+def test_a_kept_history_is_read_again_in_full_after_a_rewrite_or_a_merge(repo, tmp_path, monkeypatch, change):
+    from site_builder.history import read_history
+
+    site, keep = repo(), tmp_path / "history.pickle"
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    read_history(site.root, keep)
+    if change == "amend":
+        site.write(REC, record(findings=finding("a", 1)))
+        git(site, "add", "-A")
+        git(site, "commit", "-q", "--amend", "-m", "check S001, amended", date="2026-11-13T10:00:00+08:00")
+    else:
+        git(site, "checkout", "-q", "-b", "side", "HEAD~1")
+        site.write("content/records/side.md", record(date="2026-11-14"))
+        commit(site, "on the side", date="2026-11-14T10:00:00+08:00")
+        git(site, "checkout", "-q", "main")
+        git(site, "merge", "-q", "--no-edit", "side", date="2026-11-15T10:00:00+08:00")
+    logs = _reads(monkeypatch)
+    kept = read_history(site.root, keep)
+    assert len(logs) == 1 and not any(".." in arg for arg in logs[0])  # the whole log, as without a kept one
+    monkeypatch.undo()
+    assert kept.files == read_history(site.root).files
+
+
+def test_pages_made_with_a_kept_history_equal_a_build_without_the_cache(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    assert site.run("build").code == 0
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
+    assert site.run("build").code == 0
+    clean = site.root.parent / "clean"
+    assert site.run("build", "--no-cache", "--output", str(clean)).code == 0
+    made = {p.relative_to(clean): p.read_bytes() for p in clean.rglob("*") if p.is_file() and p.name != ".site-builder"}
+    assert made == {p: (site.root / "_site" / p).read_bytes() for p in made}
+    assert "amended_after_signoff" in flags(site)
+
+
+def test_a_damaged_kept_history_is_discarded_with_a_warning(repo):
+    from site_builder.cache import site_folder
+
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    assert site.run("check").code == 0
+    (site_folder(site.root) / "history.pickle").write_bytes(b"not a pickle")
+    [warning] = site.run("check", "--format", "json").json()["warnings"]
+    assert warning["code"] == "cache-discarded" and "history.pickle" in warning["message"]
+    assert site.run("check", "--format", "json").json()["warnings"] == []
+
+
 def test_check_staged_reads_the_index_not_the_working_tree(repo):
     site = repo()
     site.write(REC, record(inspector="I99"))
