@@ -100,7 +100,9 @@ def start_history(root: Path, keep: Path | None = None):
                                    "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", "--topo-order",
                                 f"--format={_FORMAT}", "--name-status", "-M", "-z", "--relative",
-                                *([f"{since[0]}..{head}"] if since else []), "--", "."], stdout=out, stderr=err)
+                                # up to the commit named above, even if another is made meanwhile
+                                *([f"{since[0]}..{head}"] if since else [head] if head else []), "--", "."],
+                               stdout=out, stderr=err)
     except OSError:
         out.close()
         err.close()
