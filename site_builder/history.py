@@ -4,10 +4,10 @@ One pass over the history (never one `git log` per file, which is what makes oth
 plugins slow), following renames, gives every file its commits, newest first. Outside a repository, or
 in a shallow clone, the build goes on and says once what it could not know.
 
-A long history takes git seconds to walk, so the result can be kept (`keep`, in the build cache) with the
-commit it was read at: when HEAD has only moved forward since, without merges, only the new commits are
-read and put in front of the kept ones — the same history a full `git log` gives, as the log is in
-topological order.
+A long history takes git seconds to walk, so once it holds `KEEP_FROM` commits the result is kept (`keep`,
+in the build cache) with the commit it was read at: when HEAD has only moved forward since, without merges,
+only the new commits are read and put in front of the kept ones — the same history a full `git log` gives,
+as the log is in topological order.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def read_history(root: Path, keep: Path | None = None) -> History:
 
 
 _KEPT = "site-builder history 1"
+KEEP_FROM = 1000  # commits: git lists fewer in well under a second (a few huge commits are cheap for it too)
 
 
 def start_history(root: Path, keep: Path | None = None):
@@ -171,7 +172,11 @@ def _load_kept(keep: Path | None) -> tuple[tuple | None, str]:
 
 
 def _save_kept(keep: Path, head: str, count: int, files: dict) -> None:
+    """Keep a long history; a short one is read again faster than a kept one is loaded, on the other core."""
     try:
+        if count < KEEP_FROM:
+            keep.unlink(missing_ok=True)
+            return
         keep.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(keep, ((_KEPT, code_fingerprint()), head, count, files))
     except OSError:

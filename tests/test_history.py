@@ -169,6 +169,23 @@ def test_new_refuses_what_check_would_refuse(make_site, args, message):
     assert result.code == 2 and message in result.err
 
 
+def keep_short_histories(monkeypatch):
+    """Histories are kept from KEEP_FROM commits on; these tests keep histories of a few."""
+    import site_builder.history as history
+
+    monkeypatch.setattr(history, "KEEP_FROM", 1)
+
+
+def test_a_short_history_is_not_kept(repo):
+    from site_builder.cache import site_folder
+
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    assert site.run("check").code == 0
+    assert not (site_folder(site.root) / "history.pickle").exists()  # two commits: git reads them at once
+
+
 def _reads(monkeypatch):
     """The `git log` commands run from now on."""
     import site_builder.history as history
@@ -181,6 +198,7 @@ def _reads(monkeypatch):
 
 
 def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, tmp_path, monkeypatch):
+    keep_short_histories(monkeypatch)
     from site_builder.history import read_history
 
     site, keep = repo(), tmp_path / "history.pickle"
@@ -213,6 +231,7 @@ def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, 
 
 @pytest.mark.parametrize("change", ["amend", "merge"])
 def test_a_kept_history_is_read_again_in_full_after_a_rewrite_or_a_merge(repo, tmp_path, monkeypatch, change):
+    keep_short_histories(monkeypatch)
     from site_builder.history import read_history
 
     site, keep = repo(), tmp_path / "history.pickle"
@@ -236,7 +255,8 @@ def test_a_kept_history_is_read_again_in_full_after_a_rewrite_or_a_merge(repo, t
     assert kept.files == read_history(site.root).files
 
 
-def test_pages_made_with_a_kept_history_equal_a_build_without_the_cache(repo):
+def test_pages_made_with_a_kept_history_equal_a_build_without_the_cache(repo, monkeypatch):
+    keep_short_histories(monkeypatch)
     site = repo()
     site.write(REC, record(findings=finding("a", 2)))
     commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
@@ -253,7 +273,8 @@ def test_pages_made_with_a_kept_history_equal_a_build_without_the_cache(repo):
     assert "amended_after_signoff" in flags(site)
 
 
-def test_a_damaged_kept_history_is_discarded_with_a_warning(repo):
+def test_a_damaged_kept_history_is_discarded_with_a_warning(repo, monkeypatch):
+    keep_short_histories(monkeypatch)
     from site_builder.cache import site_folder
 
     site = repo()
