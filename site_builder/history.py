@@ -138,9 +138,9 @@ def start_history(root: Path, keep: Path | None = None):
 
 
 def _answer(root: Path, *args: str) -> str:
-    """A git command's output, or "" when it fails."""
+    """A git command's output, or "" when it fails (or git is not installed)."""
     try:
-        result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+        result = _git(root, *args)
     except OSError:
         return ""
     return result.stdout.decode().strip() if result.returncode == 0 else ""
@@ -148,8 +148,7 @@ def _answer(root: Path, *args: str) -> str:
 
 def _moved_forward(root: Path, before: str, head: str) -> bool:
     """HEAD descends from `before` and no merge came in between: the new commits simply go on top."""
-    return subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", before, head],
-                          capture_output=True, check=False).returncode == 0 and \
+    return _git(root, "merge-base", "--is-ancestor", before, head).returncode == 0 and \
         _answer(root, "rev-list", "--merges", "--count", f"{before}..{head}") == "0"
 
 

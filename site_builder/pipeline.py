@@ -52,7 +52,8 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     diags = Diagnostics()
     stats = stats if stats is not None else {}
     # git works on another core while the records are read; with the cache, only new commits are read
-    history = start_history(root, site_folder(root) / "history.pickle" if cache else None)
+    kept_history = site_folder(root) / "history.pickle" if cache else None
+    history = start_history(root, kept_history)
     context_sources = read_context(root, diags, staged)
     documents = discover(root, diags, stats, staged)
     blobs = staged.blobs if staged is not None else {}
@@ -96,8 +97,8 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     site = validate_documents(context, records, broken, others, diags)
     history = history()
     if history.discarded:
-        diags.warning(Pos("."), "cache-discarded", f"the build cache file {site_folder(root) / 'history.pickle'} "
-                      f"was {history.discarded} and discarded", "nothing to do: the git history is read again")
+        diags.warning(Pos("."), "cache-discarded", f"the build cache file {kept_history} was {history.discarded} "
+                      "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     report_compliance(site, history, audits, diags)
     amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]
