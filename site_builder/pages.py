@@ -118,10 +118,16 @@ def _link(from_dir: str, to_path: str) -> str:
     return quote("/".join([".."] * (len(here) - common) + there[common:]), safe="/")
 
 
-def relative(from_path: str, to_path: str, anchor: str = "") -> str:
-    """A link from one output file to another that works from any folder and from file://."""
-    link = _link(posixpath.dirname(from_path), to_path)
-    return f"{link}#{quote(anchor, safe='')}" if anchor else link
+def linker(from_path: str):
+    """link(to_path, anchor="") from the output file `from_path` to another: relative, so that it works
+    from any folder and from file://."""
+    from_dir = posixpath.dirname(from_path)
+
+    def link(to_path: str, anchor: str = "") -> str:
+        made = _link(from_dir, to_path)
+        return f"{made}#{quote(anchor, safe='')}" if anchor else made
+
+    return link
 
 
 def plan(index: Index, prefix: str) -> list[Page]:

@@ -545,6 +545,21 @@ def test_broken_layout_is_reported_with_file_and_line(tmp_path, layout, old, new
     assert leftovers(output) == []
 
 
+def test_layouts_call_helpers_directly_but_still_pass_the_context_to_those_that_ask(tmp_path):
+    import jinja2
+
+    from site_builder.render import _environment
+
+    (tmp_path / "page.html").write_text(
+        "{% macro row(n) %}<{{ twice(n) }}{{ caller() }}>{% endmacro %}"
+        "{% for n in range(2) %}{{ twice(n) }}{% call row(n) %}{{ where() }}{{ twice(n=n) }}{% endcall %}{% endfor %}",
+        encoding="utf-8")
+    env = _environment((str(tmp_path),), watch=False)
+    page = env.get_template("page.html").render(
+        twice=lambda n: n * 2, where=jinja2.pass_context(lambda context: context.name))
+    assert page == "0<0page.html0>2<2page.html2>"
+
+
 def test_relative_links_in_bodies_are_dropped_but_their_text_stays(make_site):
     body = "See [the key log](../keys.html), [the rules](https://example.com/rules) and [above](#top)."
     site = make_site({"content/records/r.md": record(body=body)})
