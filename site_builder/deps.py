@@ -23,8 +23,7 @@ def _digest(parts: list[str]) -> str:
 
 
 class PageKeys:
-    def __init__(self, base: list[str], index: Index, digests: dict[str, str], history, audits: dict,
-                 amendments: dict):
+    def __init__(self, base: list[str], index: Index, digests: dict[str, str], history, audits: dict):
         self.index = index
         site = index.site
         self._digests = digests
@@ -33,7 +32,8 @@ class PageKeys:
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():
             appeals[rid].append(digests.get(appeal.path, ""))
-        # a record's own inputs (its source, its appeals' sources, its compliance, its git history) and the
+        # a record's own inputs (its source, its appeals' sources, its compliance, its git history and the
+        # commits that amended it after sign-off) and the
         # base: this is also the key of the record's pages, the most numerous, so they need no digest each
         self.records = {}
         for rid, record in site.records.items():
@@ -43,7 +43,7 @@ class PageKeys:
                 self._base, record.path, digests.get(record.path, ""), *appeals.get(rid, ()),
                 repr(audit.flags) + repr(audit.imported) if audit else "",
                 *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
-                *(c.hash for c, _ in amendments.get(rid, []))])
+                *(c.hash for c in (audit.amendments if audit else ()))])
         self._keys: dict[tuple, str] = {}  # (template, context values) -> key
         self._parts_of = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
                           "inspector.html": self._inspector, "period.html": self._period}

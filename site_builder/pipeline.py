@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ class Loaded:
     diagnostics: Diagnostics
     history: History = field(default_factory=History)
     audits: dict = field(default_factory=dict)  # record id -> RecordCompliance
-    amendments: dict = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
+    amendments: Mapping = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
     bodies: dict = field(default_factory=dict)  # record path -> its body as sanitized HTML (when asked for)
 
     @property
@@ -101,9 +102,31 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     report_compliance(site, history, audits, diags)
-    amendments = {rid: [(c, patch(root, c, site.records[rid].path)) for c in audit.amendments]
-                  for rid, audit in audits.items() if audit.amendments}
-    return Loaded(files, digests, site, diags, history, audits, amendments, html)
+    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits), html)
+
+
+class Amendments(Mapping):
+    """record id -> [(Commit, unified diff)]: the commits that changed the record after its period was
+    signed off, with what each changed. A diff is asked of git only when a page that shows it is made
+    (one git command each, and most builds make none of those pages)."""
+
+    def __init__(self, root: Path, site: Site, audits: dict):
+        self._root = root
+        self._commits = {rid: (site.records[rid].path, audit.amendments)
+                         for rid, audit in audits.items() if audit.amendments}
+        self._made: dict[str, list] = {}
+
+    def __getitem__(self, record_id: str) -> list:
+        if record_id not in self._made:
+            path, commits = self._commits[record_id]
+            self._made[record_id] = [(commit, patch(self._root, commit, path)) for commit in commits]
+        return self._made[record_id]
+
+    def __iter__(self):
+        return iter(self._commits)
+
+    def __len__(self) -> int:
+        return len(self._commits)
 
 
 _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers start and send them back

@@ -99,7 +99,7 @@ class Renderer:
         self.keys = PageKeys([templates_fingerprint(folders), digests.get("rules.yaml", ""),
                               digests.get("content/people.yaml", ""),
                               f"history {self.history.complete} {self.history.problem}"],
-                             self.index, digests, self.history, self.audits, self.amendments)
+                             self.index, digests, self.history, self.audits)
         self.summaries = analytics.summarize(site, periods)
         self.calibration = analytics.calibrate(site, periods)
         self.markdown = MarkdownRenderer()
