@@ -182,7 +182,7 @@ def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]
         total = everyone[(check_type, scope)]  # the peers: everyone else (exact: integers and Decimals)
         checks, findings, points = total[0] - row["checks"], total[1] - row["findings"], total[2] - row["points"]
         if checks < MIN_CHECKS_TO_COMPARE:
-            checks = 0  # peers too few to compare against
+            checks = findings = 0  # peers too few to compare against, on either figure
         out.append(Calibration(
             inspector, check_type, scope, **row,
             peer_findings_per_check=Fraction(findings, checks) if checks else None,

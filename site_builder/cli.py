@@ -21,6 +21,16 @@ class UsageError(Exception):
     """Wrong command-line use: printed as one line, exit 2."""
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port: give a number from 0 to 65535")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
@@ -47,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="preview the site, rebuilding as you edit")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on, 0–65535 (default: 8000)")
     serve.add_argument("--open", action="store_true", help="open the preview in a browser")
 
     new = sub.add_parser("new", parents=[common], help="write a record skeleton to fill in")
@@ -258,7 +268,7 @@ def cmd_new(root: Path, args) -> int:
     from datetime import date
 
     from site_builder.pipeline import load
-    from site_builder.scaffold import request_problem, write_new
+    from site_builder.scaffold import record_path, request_problem, skeleton, skeleton_problem, write_new
 
     try:
         day = date.fromisoformat(args.date) if args.date else date.today()
@@ -272,8 +282,13 @@ def cmd_new(root: Path, args) -> int:
     problem = request_problem(site, args.type, args.staff, args.inspector, day)
     if problem:
         raise UsageError(problem)
+    path = record_path(args.type, args.staff, day)
+    text = skeleton(site, args.type, args.staff, args.inspector, day)
+    problem = skeleton_problem(root, path, text)
+    if problem:
+        raise UsageError(f"{path} would not pass `check`: {problem}")
     try:
-        path = write_new(root, site, args.type, args.staff, args.inspector, day)
+        path = write_new(root, path, text)
     except FileExistsError as exc:
         print(f"site-builder: {Path(exc.filename).relative_to(root)} already exists; not overwritten "
               "(edit it, or give another --date)", file=sys.stderr)

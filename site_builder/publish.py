@@ -34,8 +34,13 @@ class PublishError(Exception):
 @contextmanager
 def output_lock(output: Path):
     """Hold an exclusive lock for `output` (waits for another build to finish)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(_beside(output, "lock"), "a+b") as handle:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(_beside(output, "lock"), "a+b")
+    except OSError as exc:
+        raise PublishError(f"cannot write the site to {output}: {exc.strerror or exc} ({exc.filename}); "
+                           "choose another --output") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

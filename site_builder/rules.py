@@ -6,6 +6,7 @@ comes from here; Python only knows what the numbers mean.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,6 +14,8 @@ from decimal import Decimal
 from site_builder.diagnostics import Diagnostics, Pos, one_of
 from site_builder.fields import Fields, as_id, as_number, as_text, label_text
 from site_builder.yamltree import Mapping, Node, Sequence
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47's shape: zh-CN, en, zh-Hant-TW
 
 Label = dict  # language code -> text; "" is the text for every language
 
@@ -204,7 +207,20 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                   required={"language": "the default language"},
                   optional={"title": "site title", "languages": "every language built"})
     language = site.text("language") or "zh-CN"
-    languages = tuple(as_text(n, "`languages` entry", diags) or "" for n in site.items("languages")) or (language,)
+    if not _LANGUAGE_TAG.fullmatch(language):
+        diags.error(site.pos("language"), "bad-rule", f"`{language}` is not a language tag",
+                    "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)")
+    languages = []
+    for node in site.items("languages"):
+        tag = as_text(node, "`languages` entry", diags) or ""
+        if not _LANGUAGE_TAG.fullmatch(tag):  # pages of other languages go in a folder named after it
+            diags.error(node.pos, "bad-rule", f"`{tag}` is not a language tag",
+                        "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)")
+        elif tag in languages:
+            diags.error(node.pos, "bad-rule", f"language `{tag}` is listed twice", "list each language once")
+        else:
+            languages.append(tag)
+    languages = tuple(languages) or (language,)
     if language not in languages:
         diags.error(site.pos("language"), "unknown-reference",
                     f"default language `{language}` is not in `languages`", "add it to `languages`")
@@ -250,6 +266,9 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                              "box": "the check-type box it ticks on the form"})
         toward = f.ident("counts_toward") if f.has("counts_toward") else None
         toward_pos[key] = f.pos("counts_toward")
+        if toward == key:
+            diags.error(f.pos("counts_toward"), "bad-rule", f"check type `{key}` counts toward itself",
+                        "give it a `weight` for a sheet of its own, or name another, scored check type")
         weight = f.number("weight") if f.has("weight") else None
         if toward is None and weight is None and f.ok and not f.has("counts_toward"):
             diags.error(value.pos, "missing-key", f"check type `{key}` needs `weight` (it is scored) "
@@ -292,10 +311,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                      required={"step": "smallest step of points", "total_cap": "highest total",
                                "decimals": "decimals shown", "commendation": "[lowest, highest] points"},
                      optional={"punishable": "severities that may be marked punishable (4.5.5)"})
-    step = scoring.number("step") or Decimal(1)
-    if step <= 0:
+    step = scoring.number("step")
+    if step is not None and step <= 0:
         diags.error(scoring.pos("step"), "bad-rule", "step must be above 0")
-        step = Decimal(1)
+    total_cap = scoring.number("total_cap")
+    if total_cap is not None and total_cap <= 0:
+        diags.error(scoring.pos("total_cap"), "bad-rule", "total_cap must be above 0", "the procedure's is 100")
     decimals = scoring.integer("decimals")
     if decimals is not None and not 0 <= decimals <= 4:
         diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
@@ -330,7 +351,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         site_title=label_text(site.raw("title"), "title", diags),
         language=language, languages=languages, roles=roles, severities=severities, forms=forms,
         check_types=check_types, cutoff_day=cutoff_day, step=step,
-        total_cap=scoring.number("total_cap") or Decimal(0), decimals=decimals or 0,
+        total_cap=total_cap, decimals=decimals or 0,
         commendation=commendation, punishable_severities=punishable,
         appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
         late_grace_days=late_grace_days,

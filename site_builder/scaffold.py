@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from site_builder.diagnostics import did_you_mean
+from site_builder.diagnostics import Diagnostics, did_you_mean
 from site_builder.model import Site
+from site_builder.read import FOLDERS, read_context, read_source
 from site_builder.rules import pick
+from site_builder.validate import validate_context, validate_record_source
 
 
 def request_problem(site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> str:
@@ -89,10 +91,23 @@ def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day:
     return "\n".join(lines)
 
 
-def write_new(root: Path, site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> Path:
-    """Write the skeleton; FileExistsError if a record is already there."""
-    path = root / record_path(check_type, staff, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8") as handle:
-        handle.write(skeleton(site, check_type, staff, inspector, day))
-    return path
+def skeleton_problem(root: Path, path: str, text: str) -> str:
+    """What `check` would refuse in the skeleton `text` if it were the record at `path`, or "": it is
+    validated as every record is, so a skeleton `new` writes is valid as written."""
+    diags = Diagnostics()
+    context = validate_context(read_context(root, diags), diags)
+    if context is None:
+        return diags.errors[0].message if diags.errors else "rules.yaml or people.yaml is unusable"
+    doc_id = path[len(FOLDERS["record"]) + 1:-len(".md")]
+    source = read_source(root, path, "record", doc_id, diags, text.encode("utf-8"))
+    validate_record_source(source, context, diags)
+    return diags.errors[0].message if diags.errors else ""
+
+
+def write_new(root: Path, path: str, text: str) -> Path:
+    """Write the skeleton at `path`; FileExistsError if a record is already there."""
+    full = root / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    with open(full, "x", encoding="utf-8") as handle:
+        handle.write(text)
+    return full

@@ -6,6 +6,7 @@ point at it (an appeal on a broken record) are not blamed for it a second time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -117,7 +118,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                    required={"id": "a unique id such as S001", "name": "the person's name",
                              "post": f"their post: {one_of(rules.forms)}"},
                    optional={"joined": "first day employed", "left": "last day employed"})
-        person_id, name, post = f.ident("id"), f.text("name"), f.ident("post")
+        person_id, name, post = f.ident("id"), _name(f, diags), f.ident("post")
         if post is not None and post not in rules.forms:
             diags.error(f.pos("post"), "unknown-reference", f"post `{post}` has no form in rules.yaml"
                         f"{did_you_mean(post, rules.forms)}", f"posts: {one_of(rules.forms)}")
@@ -134,7 +135,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                    required={"id": "a unique id such as I01", "name": "the person's name",
                              "role": f"their role: {one_of(rules.roles)}"},
                    optional={"git_emails": "emails they commit with"})
-        person_id, name, role = f.ident("id"), f.text("name"), f.ident("role")
+        person_id, name, role = f.ident("id"), _name(f, diags), f.ident("role")
         if role is not None and role not in rules.roles:
             diags.error(f.pos("role"), "unknown-reference", f"role `{role}` is not in rules.yaml"
                         f"{did_you_mean(role, rules.roles)}", f"roles: {one_of(rules.roles)}")
@@ -145,6 +146,19 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
         if None not in (person_id, name, role):
             inspectors[person_id] = Inspector(person_id, name, role, tuple(e.lower() for e in emails))
     return len(diags.errors) == errors
+
+
+_LINE_BREAKS = re.compile(r"[\n\r\x85\u2028\u2029]")
+
+
+def _name(f: Fields, diags: Diagnostics) -> str | None:
+    """A person's name, on one line: it heads forms and tables, and goes into the comments of the
+    skeletons `new` writes."""
+    name = f.text("name")
+    if name is not None and _LINE_BREAKS.search(name):
+        diags.error(f.pos("name"), "bad-name", "a name must be one line", "remove the line break from the name")
+        return None
+    return name
 
 
 def _first_entry(kind: str, person_id: str | None, pos: Pos, first: dict, folded: dict,

@@ -118,3 +118,18 @@ def test_build_quiet_prints_nothing_on_success(make_site):
     assert result.code == 0 and result.out == ""
     assert (site.root / "_site" / "index.html").is_file()
     assert site.run("build", "--jobs", "0").code == 2
+
+
+def test_an_output_that_cannot_be_made_or_a_port_out_of_range_is_a_usage_error(make_site):
+    site = make_site()
+    result = site.run("build", "--output", str(site.root / "rules.yaml" / "out"))
+    assert result.code == 2 and "cannot write the site to" in result.err and "Traceback" not in result.err
+    result = site.run("serve", "--port", "70000")
+    assert result.code == 2 and "0 to 65535" in result.err
+
+
+def test_new_refuses_a_skeleton_check_would_refuse_and_writes_nothing(make_site):
+    site = make_site()
+    result = site.run("new", "daily", "--staff", "S001", "--inspector", "I01", "--date", "2100-01-04")
+    assert result.code == 2 and "would not pass `check`" in result.err and "2099" in result.err, result.err
+    assert not (site.root / "content" / "records").exists()

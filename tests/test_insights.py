@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import example_site, finding, record
+from conftest import PEOPLE, example_site, finding, record
 from test_build import parse
 
 
@@ -95,3 +95,17 @@ def test_small_groups_are_not_compared(make_site):
     assert site.run("build").code == 0
     data = json.loads((site.root / "_site" / "data" / "calibration.json").read_text("utf-8"))
     assert all(r["too_few"] and r["marks"] == [] for r in data)
+
+
+def test_peers_with_too_few_checks_are_compared_on_neither_figure(make_site):
+    people = PEOPLE.replace("inspectors:\n", "inspectors:\n  - {id: I02, name: 赵敏, role: supervisor}\n")
+    files = {f"content/records/r{n}.md": record(date=f"2026-11-0{n}", staff=staff, findings=finding("a", 1))
+             for n, staff in ((5, "S001"), (6, "S002"), (7, "S001"))}
+    files["content/records/r8.md"] = record(date="2026-11-08", inspector="I02", staff="S002",
+                                            findings=finding("a", 10, severity="adverse"))
+    site = make_site(files, people=people)
+    assert site.run("build").code == 0
+    data = json.loads((site.root / "_site" / "data" / "calibration.json").read_text("utf-8"))
+    mine = next(r for r in data if (r["scope"], r["inspector"], r["check_type"]) == ("all", "I01", "supervisor_monthly"))
+    assert mine["checks"] == 3 and mine["marks"] == []  # one check of I02's is not a measure of peers
+    assert mine["peer_findings_per_check"] is None and mine["peer_points_per_finding"] is None

@@ -61,6 +61,14 @@ BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
 DEVICE_ID = PEOPLE.replace("{id: I06,", "{id: Con,")
 LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
 WRONG_NAME = PEOPLE.replace("name: 王芳", "name: 2026")
+TWO_LINE_NAME = PEOPLE.replace("name: 李娜", 'name: "李娜\\nstaff: S999"')
+LANGUAGES = "  languages: [zh-CN, en]                     # every language the site is built in"
+SELF_TOWARD = "    counts_toward: supervisor_monthly        # reading 3"
+
+
+def rules_with(line: str, instead: str) -> str:
+    assert line in RULES
+    return RULES.replace(line, instead, 1)
 
 CASES = [
     # keys and types of a record
@@ -192,6 +200,19 @@ CASES = [
     # rules.yaml
     case("severity-points-reversed", {}, "bad-range", "rules.yaml", line_of(BAD_RULES, "    points: [5, 1]"), 13,
          "[5, 1]", rules=BAD_RULES),
+    case("language-listed-twice", {}, "bad-rule", "rules.yaml", line_of(RULES, LANGUAGES), 26, "twice",
+         rules=rules_with(LANGUAGES, "  languages: [zh-CN, en, en]")),
+    case("language-is-a-path", {}, "bad-rule", "rules.yaml", line_of(RULES, LANGUAGES), 22, "not a language tag",
+         rules=rules_with(LANGUAGES, '  languages: [zh-CN, "../../out"]')),
+    case("check-type-counts-toward-itself", {}, "bad-rule", "rules.yaml", line_of(RULES, SELF_TOWARD), 20, "itself",
+         rules=rules_with(SELF_TOWARD, "    counts_toward: daily")),
+    case("step-zero", {}, "bad-rule", "rules.yaml", line_of(RULES, "  step: 0.5                                  "
+                                                            "# points are given in steps of 0.5"), 9, "above 0",
+         rules=rules_with("  step: 0.5 ", "  step: 0   ")),
+    case("total-cap-negative", {}, "bad-rule", "rules.yaml", line_of(RULES, "  total_cap: 100                   "
+                                                                     "          # 4.5.4: the total may not exceed 100"),
+         14, "above 0", rules=rules_with("  total_cap: 100 ", "  total_cap: -5  ")),
+    case("name-on-two-lines", {}, "bad-name", P, 6, at(TWO_LINE_NAME, 6, '"'), "one line", people=TWO_LINE_NAME),
     case("rules-unknown-role", {}, "unknown-reference", "rules.yaml", line_of(RULES, "    roles: [qa]"), 13, "`qa`",
          rules=RULES.replace("  qa:\n    label: {zh-CN: 品管部", "  qm:\n    label: {zh-CN: 品管部")),
 ]
