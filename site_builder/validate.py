@@ -267,8 +267,9 @@ def _staff_of(entry: Fields, what: str, checked: list[str], diags: Diagnostics) 
         return None
     person_id = entry.ident("staff")
     if person_id is not None and person_id not in checked:
+        others = f", or use one of {one_of(checked)}" if checked else ""  # (none left: each was refused)
         diags.error(entry.pos("staff"), "staff-not-checked", f"{what} names `{person_id}`, who is not in "
-                    "this record's `staff`", f"add `{person_id}` to `staff`, or use one of {one_of(checked)}")
+                    "this record's `staff`", f"add `{person_id}` to `staff`{others}")
         return None
     return person_id
 
@@ -325,9 +326,10 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
                             f"procedures item {item.key} cites: {cited}")
         punishable = bool(e.boolean("punishable")) if e.has("punishable") else False
         if punishable and severity and severity not in rules.punishable_severities:
-            diags.error(e.pos("punishable"), "punishable-severity",
-                        f"only {one_of(rules.punishable_severities)} findings can be punishable (4.5.5), "
-                        f"not {severity}", "raise the severity, or remove `punishable`")
+            which = f"only {one_of(rules.punishable_severities)} findings can" if rules.punishable_severities \
+                else "rules.yaml lets no finding"
+            diags.error(e.pos("punishable"), "punishable-severity", f"{which} be punishable (4.5.5), not {severity}",
+                        "raise the severity, or remove `punishable`")
         if len(diags.errors) == errors and None not in (person, item, severity, points, note):
             findings.append(Finding(finding_id, position, person, item.key, severity, points, note, procedure,
                                     punishable, e.number("required_rate") if e.has("required_rate") else None,

@@ -138,6 +138,9 @@ CASES = [
          R, 7, 5, "both"),
     case("punishable-not-adverse", {R: record(findings=finding("a", 2, punishable="true"))},
          "punishable-severity", R, 11, 17, "adverse"),
+    case("punishable-when-rules-allow-none", {R: record(findings=finding("a", 2, punishable="true"))},
+         "punishable-severity", R, 11, 17, "rules.yaml lets no finding be punishable",
+         rules=rules_with("  punishable: [adverse] ", "  punishable: []       ")),
     case("finding-without-staff-on-multi-staff-record", {R: record(staff=["S001", "S002"],
                                                                    findings=finding("a", 2))},
          "missing-key", R, 7, 5, "several"),
@@ -299,3 +302,9 @@ def test_a_clean_tiny_site_passes(make_site):
     result = site.run("check", "--format", "json")
     assert result.code == 0, result.out
     assert result.json() == {"errors": [], "warnings": []}
+
+
+def test_a_finding_about_someone_refused_from_staff_offers_no_empty_list(make_site):
+    site = make_site({R: record(staff="S003", findings=finding("a", 2, staff="S003"))})  # S003 left in October
+    error = reported(site.run("check", "--format", "json"), "staff-not-checked", R, 8, 12)
+    assert error["hint"] == "add `S003` to `staff`"
