@@ -63,10 +63,12 @@ def _session(sid: int) -> list[int]:
 
 
 def _staged(output: Path) -> set[str]:
-    """Every file in a staging folder beside the output (what a dead build left, or its workers still add)."""
+    """Every file in a staging folder beside the output (what a dead build left, or its workers still add).
+    A live build may remove a folder while it is looked at: os.walk passes over it (Path.rglob raised)."""
     out = set()
     for folder in output.parent.glob(f".site-builder-{output.name}.staging-*"):
-        out |= {p.relative_to(output.parent).as_posix() for p in folder.rglob("*") if p.is_file()}
+        for directory, _, files in os.walk(folder):
+            out |= {Path(directory, name).relative_to(output.parent).as_posix() for name in files}
     return out
 
 
