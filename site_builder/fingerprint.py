@@ -46,11 +46,13 @@ class Listing:
         self.paths = paths or []
         self.numbers = numbers or []
         self.unreadable = unreadable or []  # folders that could not be listed
+        self._entries: dict | None = None
 
     def extend(self, other: "Listing") -> None:
         self.paths += other.paths
         self.numbers += other.numbers
         self.unreadable += other.unreadable
+        self._entries = None
 
     def digest(self) -> bytes:
         digest = hashlib.blake2b(digest_size=20)
@@ -64,9 +66,11 @@ class Listing:
         return max(times, default=0)
 
     def entries(self) -> dict[str, tuple]:
-        """full path -> (mode, size, mtime_ns, ctime_ns, inode, device)."""
-        numbers = self.numbers
-        return {path: tuple(numbers[6 * n:6 * n + 6]) for n, path in enumerate(self.paths)}
+        """full path -> (mode, size, mtime_ns, ctime_ns, inode, device) (made once: hashing and reading ask)."""
+        if self._entries is None:
+            numbers = self.numbers
+            self._entries = {path: tuple(numbers[6 * n:6 * n + 6]) for n, path in enumerate(self.paths)}
+        return self._entries
 
 
 def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]:

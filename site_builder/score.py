@@ -188,39 +188,65 @@ def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores
     first, last = min(keys), max(keys)
     periods = span(period(int(first[:4]), int(first[5:]), cutoff),
                    period(int(last[:4]), int(last[5:]), cutoff), cutoff)
-    out, memo = {}, {}  # memo: form key -> its items with nothing deducted
+    shared = _Shared(rules)
+    out = {}
     for p in periods:
         staff = {}
         for person in site.staff.values():
             records = covering[person.id][p.key]
             if records or person.employed(p.start, p.end):
-                staff[person.id] = _staff_period(rules, person.id, person.post, p, records, deductions,
-                                                 audits, memo)
+                staff[person.id] = _staff_period(shared, person.id, person.post, p, records, deductions, audits)
         out[p.key] = PeriodScores(p, p.key in site.sign_offs, staff)
     return out
 
 
-def _staff_period(rules: Rules, person: str, post: str, p: Period, records: list[Record],
-                  deductions: dict, audits: dict, memo: dict) -> StaffPeriod:
+class _Shared:
+    """What every staff period of a site is scored with, worked out once (there are thousands)."""
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self.scored = [ct.key for ct in rules.scored_types]  # in rules order: the order of the sheets
+        self.sheet_of = {key: ct.sheet for key, ct in rules.check_types.items()}
+        self.weights = {key: Fraction(rules.check_types[key].weight) for key in self.scored}
+        self.required = [ct.key for ct in rules.required_types]
+        self.cap = Fraction(rules.total_cap)
+        self.clean: dict = {}  # form key -> its items with nothing deducted
+        self._fractions: dict[Decimal, Fraction] = {}
+
+    def fraction(self, value: Decimal) -> Fraction:
+        """Fraction(value), once per value (a sheet's score is one of a few dozen)."""
+        made = self._fractions.get(value)
+        if made is None:
+            made = self._fractions[value] = Fraction(value)
+        return made
+
+
+def _staff_period(shared: _Shared, person: str, post: str, p: Period, records: list[Record],
+                  deductions: dict, audits: dict) -> StaffPeriod:
+    rules = shared.rules
+    by_sheet: dict[str, list[Record]] = {}
+    for r in records:
+        by_sheet.setdefault(shared.sheet_of[r.type], []).append(r)
     sheets = {}
-    for check_type in rules.scored_types:
-        mine = [r for r in records if rules.check_types[r.type].sheet == check_type.key]
+    for check_type in shared.scored:
+        mine = by_sheet.get(check_type)
         if not mine:
             continue
         counted = [deductions[(r.id, f.id)] for r in mine for f in r.findings if f.staff == person]
-        sheets[check_type.key] = _sheet(rules, post, check_type.key, mine, counted, memo)
+        sheets[check_type] = _sheet(rules, post, check_type, mine, counted, shared.clean)
     commendations = tuple((r, c) for r in records for c in r.commendations if c.staff == person)
     bonus = sum((c.points for _, c in commendations), Decimal(0))
     base = total = None
     if sheets:
-        weights = {k: Fraction(rules.check_types[k].weight) for k in sheets}
-        base = sum(weights[k] * Fraction(s.score) for k, s in sheets.items()) / sum(weights.values())
-        total = min(Fraction(rules.total_cap), base + Fraction(bonus))
+        weights = shared.weights
+        base = sum(weights[k] * shared.fraction(s.score) for k, s in sheets.items()) / \
+            sum(weights[k] for k in sheets)
+        total = min(shared.cap, base + shared.fraction(bonus))
     flags = []
     types_present = {r.type for r in records}
-    for required in rules.required_types:
-        if required.key not in types_present:
-            flags.append(f"missing_check:{required.key}")
+    for required in shared.required:
+        if required not in types_present:
+            flags.append(f"missing_check:{required}")
     if not sheets:
         flags.append("unscored")
     if any(d.zeroes_item for s in sheets.values() for d in s.deductions):
