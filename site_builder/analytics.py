@@ -103,8 +103,10 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
     deductions = deductions_of(site)
     by_period: dict[str, list[Deduction]] = defaultdict(list)
     cutoff = site.rules.cutoff_day
-    for d in sorted(deductions.values(), key=lambda d: (d.record.date, d.record.id, d.finding.position)):
+    for d in deductions.values():
         by_period[period_of(d.record.date, cutoff).key].append(d)
+    for found in by_period.values():  # (sorting each period's apart is cheaper than sorting them all)
+        found.sort(key=lambda d: (d.record.date, d.record.id, d.finding.position))
     out = {}
     for key, p in periods.items():
         totals = [sp.total for sp in p.staff.values() if sp.total is not None]
@@ -142,35 +144,59 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
     return out
 
 
+class _Tally:
+    """What one inspector's checks of one type add up to in a scope (a period, or all of them)."""
+
+    def __init__(self):
+        self.checks = self.findings = self.top_of_band = self.appealed = self.staff_checks = 0
+        self.points = Decimal(0)
+        self.staff: set[str] = set()
+        self.severity: Counter = Counter()
+        self.status: Counter = Counter()
+
+    def add(self, record, found: list[Deduction], highest: dict) -> None:
+        self.checks += 1
+        self.staff.update(record.staff)
+        self.staff_checks += len(record.staff)
+        self.findings += len(found)
+        for d in found:
+            self.points += d.finding.points
+            self.top_of_band += d.finding.points == highest[d.finding.severity]
+            self.appealed += d.appeal is not None
+            self.severity[d.finding.severity] += 1
+            self.status[d.status] += 1
+
+    def merge(self, other: "_Tally") -> None:
+        for name in ("checks", "findings", "top_of_band", "appealed", "staff_checks", "points"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.staff |= other.staff
+        self.severity.update(other.severity)
+        self.status.update(other.status)
+
+    def row(self) -> dict:
+        # a record names each person once, so every check of someone but the first is a repeat check
+        return dict(checks=self.checks, staff_covered=len(self.staff), findings=self.findings, points=self.points,
+                    top_of_band=self.top_of_band, by_severity=dict(sorted(self.severity.items())),
+                    appealed=self.appealed, overturned=self.status[STATUS_OVERTURNED],
+                    reduced=self.status[STATUS_REDUCED], repeat_checks=self.staff_checks - len(self.staff))
+
+
 def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]:
     """One row per inspector and check type, per period and over all periods ("all")."""
     deductions = deductions_of(site)
     highest = {key: severity.points.high for key, severity in site.rules.severities.items()}
-    groups: dict[tuple[str, str, str], list] = defaultdict(list)
-    for record in site.records.values():
-        key = period_of(record.date, site.rules.cutoff_day).key
-        for scope in (key, "all"):
-            groups[(record.inspector, record.type, scope)].append(record)
-    raw = {}
-    for (inspector, check_type, scope), records in groups.items():
-        records.sort(key=lambda r: (r.date, r.id))
-        found = [deductions[(r.id, f.id)] for r in records for f in r.findings]
-        seen: set[str] = set()
-        repeats = 0
-        for r in records:
-            repeats += sum(1 for s in r.staff if s in seen)
-            seen.update(r.staff)
-        points, top, appealed, severity, status = Decimal(0), 0, 0, Counter(), Counter()
-        for d in found:  # one pass: this runs over every finding twice (its period, and "all")
-            points += d.finding.points
-            top += d.finding.points == highest[d.finding.severity]
-            appealed += d.appeal is not None
-            severity[d.finding.severity] += 1
-            status[d.status] += 1
-        raw[(inspector, check_type, scope)] = dict(
-            checks=len(records), staff_covered=len(seen), findings=len(found), points=points, top_of_band=top,
-            by_severity=dict(sorted(severity.items())), appealed=appealed, overturned=status[STATUS_OVERTURNED],
-            reduced=status[STATUS_REDUCED], repeat_checks=repeats)
+    cutoff = site.rules.cutoff_day
+    tallies: dict[tuple[str, str, str], _Tally] = {}
+    for record in site.records.values():  # one pass over every record and finding: it counts for its period
+        scope = (record.inspector, record.type, period_of(record.date, cutoff).key)
+        tally = tallies.get(scope)
+        if tally is None:
+            tally = tallies[scope] = _Tally()
+        tally.add(record, [deductions[(record.id, f.id)] for f in record.findings], highest)
+    overall: dict[tuple[str, str, str], _Tally] = {}
+    for (inspector, check_type, _), tally in tallies.items():  # ... and, summed up, for "all"
+        overall.setdefault((inspector, check_type, "all"), _Tally()).merge(tally)
+    raw = {scope: tally.row() for scope, tally in (tallies | overall).items()}
     everyone: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, Decimal(0)])  # checks, findings, points
     for (_, check_type, scope), row in raw.items():
         total = everyone[(check_type, scope)]
