@@ -1,7 +1,9 @@
 """Compliance from git history (pure): late entries, amendments after sign-off, commits by someone else.
 
 Records first committed before `provenance.adopted` are imported paper history: they are never late and
-never someone else's commit, but a change after their period's sign-off still shows.
+never someone else's commit, but a change after their period's sign-off still shows. A commit that only
+moved a record (renamed it, bytes unchanged) changed nothing in it: it is neither an amendment nor someone
+else's work on it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ class RecordCompliance:
     flags: tuple[str, ...]
     imported: bool
     deadline: date  # the last day the record could be committed on time
-    amendments: tuple[Commit, ...]  # commits after the sign-off of its period
-    foreign: tuple[Commit, ...]  # commits by an email that is not the inspector's
+    amendments: tuple[Commit, ...]  # commits that changed it after the sign-off of its period
+    foreign: tuple[Commit, ...]  # commits that changed it by an email that is not the inspector's
 
 
 def record_compliance(site: Site, history: History) -> dict[str, RecordCompliance]:
@@ -53,11 +55,11 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
                 flags.append(LATE_ENTRY)
             emails = site.inspectors[record.inspector].git_emails
             if emails:
-                foreign = tuple(c for c in file_history.commits if c.email not in emails)
+                foreign = tuple(c for c in file_history.changes if c.email not in emails)
                 if foreign:
                     flags.append(AUTHOR_MISMATCH)
         sign_off = signed_in.get(period.key)
-        amendments = tuple(c for c in file_history.commits if sign_off and c.order > sign_off.order)
+        amendments = tuple(c for c in file_history.changes if sign_off and c.order > sign_off.order)
         if amendments:
             flags.append(AMENDED_AFTER_SIGNOFF)
         out[record.id] = RecordCompliance(tuple(sorted(flags)), imported, deadline, amendments, foreign)

@@ -46,6 +46,12 @@ class Commit:
 @dataclass(frozen=True, slots=True)
 class FileHistory:
     commits: tuple[Commit, ...]  # newest first
+    moves: frozenset[str] = frozenset()  # hashes of the commits that only moved the file (a rename, bytes unchanged)
+
+    @property
+    def changes(self) -> tuple[Commit, ...]:
+        """The commits that wrote the file's bytes: all but those that only moved it, newest first."""
+        return tuple(c for c in self.commits if c.hash not in self.moves) if self.moves else self.commits
 
     @property
     def first(self) -> Commit:
@@ -82,7 +88,7 @@ def read_history(root: Path, keep: Path | None = None) -> History:
     return start_history(root, keep)()
 
 
-_KEPT = "site-builder history 1"
+_KEPT = "site-builder history 2"
 KEEP_FROM = 1000  # commits: git lists fewer in well under a second (a few huge commits are cheap for it too)
 
 
@@ -193,6 +199,7 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
     """Each file's commits from `git log` output, newest first; with `older` (made of `base` commits), the
     log holds only the commits made since, and the two are joined (following the new commits' renames)."""
     commits_of: dict[str, list[Commit]] = {}
+    moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
     renamed: dict[str, str] = {}  # an older name -> the name it has now
     chunks = [c for c in text.split("\x1e") if c]
     for index, chunk in enumerate(chunks):
@@ -211,6 +218,8 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
                 commits_of.setdefault(current, []).append(commit)
                 if status[0] == "R":
                     renamed[old] = current
+                    if status == "R100":  # git's similarity index: the very same bytes under a new name
+                        moves_of.setdefault(current, set()).add(commit.hash)
             else:
                 path = tokens[index + 1]
                 index += 2
@@ -219,17 +228,20 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
                     continue  # a deleted file that no longer exists has no page to show
                 commits_of.setdefault(current, []).append(commit)
     if older is None:
-        return {path: FileHistory(tuple(commits)) for path, commits in commits_of.items()}
+        return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ()))) for path, commits in
+                commits_of.items()}
     joined = dict(older)  # the kept files the new commits did not touch stay as they were
-    gathered: dict[str, list[Commit]] = {}  # kept commits of files renamed since, under their names now
+    gathered: dict[str, list[FileHistory]] = {}  # kept histories of files renamed since, under their names now
     for old, new in renamed.items():
         if old != new and old in joined:
-            gathered.setdefault(new, []).extend(joined.pop(old).commits)
-    for path, commits in gathered.items():
+            gathered.setdefault(new, []).append(joined.pop(old))
+    for path, histories in gathered.items():
         if path in joined:  # another kept file had this name: both histories, newest first
-            commits.extend(joined[path].commits)
-        joined[path] = FileHistory(tuple(sorted(commits, key=lambda c: -c.order)))
+            histories.append(joined[path])
+        joined[path] = FileHistory(tuple(sorted((c for h in histories for c in h.commits), key=lambda c: -c.order)),
+                                   frozenset().union(*(h.moves for h in histories)))
     for path, commits in commits_of.items():
         before = joined.get(path)
-        joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()))
+        joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()),
+                                   frozenset(moves_of.get(path, ())) | (before.moves if before else frozenset()))
     return joined

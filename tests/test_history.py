@@ -42,6 +42,14 @@ def flags(site, month="2026-11", staff="S001"):
     return site.scores(month)[month]["staff"][staff]["flags"]
 
 
+def checked_and_signed_off(site) -> None:
+    """S001 checked on 12 November (item a −2), and the period signed off on the 26th."""
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+
+
 def test_a_record_committed_by_the_deadline_has_no_git_flag(repo):
     site = repo()
     site.write(REC, record())
@@ -91,16 +99,30 @@ def test_no_mismatch_for_an_inspector_without_git_emails(repo):
 
 def test_amended_after_sign_off(repo):
     site = repo()
-    site.write(REC, record(findings=finding("a", 2)))
-    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
-    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
-    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    checked_and_signed_off(site)
     assert "amended_after_signoff" not in flags(site)
     site.write(REC, record(findings=finding("a", 1)))
     commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
     assert "amended_after_signoff" in flags(site)
     codes = [w["code"] for w in site.run("check", "--format", "json").json()["warnings"]]
     assert codes == ["amended-after-signoff"]
+
+
+def test_moving_a_record_after_sign_off_is_not_an_amendment_but_changing_it_on_the_way_is(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    moved = "content/records/2026/11/moved/sup-S001.md"
+    (site.root / moved).parent.mkdir(parents=True)
+    git(site, "mv", REC, moved)
+    commit(site, "file records by week", date="2026-11-28T10:00:00+08:00", email="clerk@example.com")
+    assert "amended_after_signoff" not in flags(site) and "author_mismatch" not in flags(site)
+    assert site.run("check", "--format", "json").json()["warnings"] == []
+
+    again = "content/records/2026/11/sup-S001.md"
+    git(site, "mv", moved, again)
+    site.write(again, record(findings=finding("a", 1)))  # moved back, and softened on the way
+    commit(site, "file back", date="2026-11-29T10:00:00+08:00", email="clerk@example.com")
+    assert "amended_after_signoff" in flags(site) and "author_mismatch" in flags(site)
 
 
 def test_renamed_records_keep_their_history(repo):
@@ -223,6 +245,7 @@ def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, 
     full = read_history(site.root)
     assert kept.files == full.files
     assert [c.subject for c in kept.of("content/records/c.md").commits] == ["rename", "three checks"]
+    assert [c.subject for c in kept.of("content/records/c.md").changes] == ["three checks"]  # the rename only moved it
     assert [c.subject for c in kept.of(moved).commits] == ["new file, old name"]
     assert [c.subject for c in kept.of(REC).commits] == ["soften", "three checks"]
     logs = _reads(monkeypatch)
@@ -371,10 +394,7 @@ def test_hook_install_never_replaces_a_foreign_hook(repo):
 
 def test_record_pages_show_provenance_and_the_change_made_after_sign_off(repo):
     site = repo()
-    site.write(REC, record(findings=finding("a", 2)))
-    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
-    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
-    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    checked_and_signed_off(site)
     site.write(REC, record(findings=finding("a", 1)))
     commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
     assert site.run("build").code == 0
