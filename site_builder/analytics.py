@@ -20,7 +20,7 @@ MIN_CHECKS_TO_COMPARE = 3  # fewer checks than this are "too few to compare"
 # An inspector differs strongly when their findings per check or mean points per finding are at least
 # this many times their peers' (or at most its inverse).
 OUTLIER_RATIO = Fraction(3, 2)
-HISTOGRAM_BINS = ((0, 60), (60, 70), (70, 80), (80, 90), (90, 95), (95, 100), (100, 101))
+HISTOGRAM_BINS = ((0, 60), (60, 70), (70, 80), (80, 90), (90, 95), (95, 100), (100, None))  # None: and above
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +111,10 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
     for key, p in periods.items():
         totals = [sp.total for sp in p.staff.values() if sp.total is not None]
         bins = []
+        above = site.rules.total_cap > 100  # a cap above the procedure's lets totals pass 100
         for low, high in HISTOGRAM_BINS:
-            label = "100" if low == 100 else f"{low}–{high}"
-            bins.append((label, sum(1 for t in totals if low <= t < high)))
+            label = f"{low}–{high}" if high is not None else f"{low}+" if above else f"{low}"
+            bins.append((label, sum(1 for t in totals if low <= t and (high is None or t < high))))
         per_staff: dict[str, dict[str, Decimal]] = {}
         item_totals: Counter = Counter()
         severity: Counter = Counter()

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import PEOPLE, example_site, finding, record
+from conftest import PEOPLE, RULES, example_site, finding, record
 from test_build import parse
 
 
@@ -109,3 +109,12 @@ def test_peers_with_too_few_checks_are_compared_on_neither_figure(make_site):
     mine = next(r for r in data if (r["scope"], r["inspector"], r["check_type"]) == ("all", "I01", "supervisor_monthly"))
     assert mine["checks"] == 3 and mine["marks"] == []  # one check of I02's is not a measure of peers
     assert mine["peer_findings_per_check"] is None and mine["peer_points_per_finding"] is None
+
+
+def test_totals_above_100_under_a_higher_cap_are_counted_in_the_distribution(make_site):
+    rules = RULES.replace("  total_cap: 100 ", "  total_cap: 120 ")
+    commended = record(commendations="- {staff: S001, points: 15, reason: 表扬}")
+    site = make_site({"content/records/r.md": commended}, rules=rules)
+    assert site.run("build").code == 0
+    table = caption(parse(site.root / "_site" / "en" / "periods" / "2026-11.html"), "Distribution")
+    assert rows(table)[-1] == ["100+", "1"]  # S001: 100 + 15, capped at 120
