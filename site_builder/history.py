@@ -115,6 +115,18 @@ def start_history(root: Path, keep: Path | None = None):
         err.close()
         return lambda: History(problem="git is not installed, so records have no provenance and no git flags")
 
+    def parsed(text: bytes, shallow: bool) -> History:
+        if shallow:
+            return History(_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
+                "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
+                "computed (fetch the full history with `git fetch --unshallow`)"))
+        log_text = text.decode("utf-8", "surrogateescape")
+        count = (since[1] if since else 0) + log_text.count("\x1e")  # commits read so far, kept ones too
+        files = _parse(log_text, since[2] if since else None, since[1] if since else 0)
+        if keep is not None and head:
+            _save_kept(keep, head, count, files)
+        return History(files, complete=True, discarded=discarded)
+
     def finish() -> History:
         answer, _ = inside.communicate()
         log.wait()
@@ -129,16 +141,10 @@ def start_history(root: Path, keep: Path | None = None):
         if log.returncode != 0:  # e.g. a repository with no commits yet
             return History(complete=not shallow, problem="" if b"does not have any commits" in problem
                            else "git log failed: " + problem.decode("utf-8", "replace").strip())
-        if shallow:
-            return History(_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
-                "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
-                "computed (fetch the full history with `git fetch --unshallow`)"))
-        log_text = text.decode("utf-8", "surrogateescape")
-        count = (since[1] if since else 0) + log_text.count("\x1e")  # commits read so far, kept ones too
-        files = _parse(log_text, since[2] if since else None, since[1] if since else 0)
-        if keep is not None and head:
-            _save_kept(keep, head, count, files)
-        return History(files, complete=True, discarded=discarded)
+        try:
+            return parsed(text, shallow)
+        except UnreadableDate as exc:
+            return History(problem=str(exc))
 
     return finish
 
@@ -195,6 +201,14 @@ def patch(root: Path, commit: Commit, path: str) -> str:
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
 
+class UnreadableDate(Exception):
+    """A commit's date that Python cannot represent."""
+
+    def __init__(self, commit: str, date: str):
+        super().__init__(f"commit {commit[:10]} is dated {date}, which site-builder cannot read, so records have "
+                         "no provenance and no git flags (fix the commit's date, e.g. by rewriting it)")
+
+
 def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0) -> dict[str, FileHistory]:
     """Each file's commits from `git log` output, newest first; with `older` (made of `base` commits), the
     log holds only the commits made since, and the two are joined (following the new commits' renames)."""
@@ -205,8 +219,11 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
     for index, chunk in enumerate(chunks):
         header, _, changes = chunk.partition("\0")
         commit_hash, author, email, committed, subject = header.split("\x1f", 4)
-        commit = Commit(commit_hash, author, email.lower(), datetime.fromisoformat(committed), subject,
-                        base + len(chunks) - index)
+        try:
+            when = datetime.fromisoformat(committed)
+        except ValueError:  # git accepts years past 9999 and zones past ±24 h; Python's dates do not
+            raise UnreadableDate(commit_hash, committed) from None
+        commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(chunks) - index)
         tokens = [t for t in changes.lstrip("\n").split("\0") if t]
         index = 0
         while index < len(tokens):

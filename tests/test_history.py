@@ -404,3 +404,13 @@ def test_record_pages_show_provenance_and_the_change_made_after_sign_off(repo):
     assert "-    points: 2" in page and "+    points: 1" in page  # the change itself
     period = (site.root / "_site/en/periods/2026-11.html").read_text(encoding="utf-8")
     assert "signed off by 陈静 on 26 Nov 2026" in period and "commit " in period
+
+
+def test_a_commit_dated_beyond_what_python_reads_is_a_warning_not_a_crash(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "from the far future", date="@253402300800 +0800")  # git accepts the year 10000
+    result = site.run("build")
+    assert result.code == 0 and "Traceback" not in result.err and "internal error" not in result.err
+    assert "no-git-history" in result.err and "cannot read" in result.err
+    assert "late_entry" not in flags(site)  # nothing is guessed
