@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from string import Formatter
 
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fields import texts
@@ -11,6 +12,10 @@ from site_builder.read import decode
 from site_builder.yamltree import Mapping, parse_yaml
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class UIStringError(Exception):
+    """A UI string of a layout's catalogue that Python cannot fill in with the values a page gives it."""
 
 
 class Catalog:
@@ -23,7 +28,12 @@ class Catalog:
 
     def __call__(self, key: str, **values) -> str:
         text = self.strings.get(key) or self.fallback.get(key) or key
-        return text.format(**values) if values else text
+        if not values:
+            return text
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:  # e.g. {count:x} on text
+            raise UIStringError(f"UI string `{key}` ({self.language}) cannot be filled in: {exc!r}") from None
 
     def date(self, day: date | None) -> str:
         if day is None:
@@ -39,13 +49,29 @@ class Catalog:
         return f"{_EN_MONTHS[month - 1]} {year}"
 
 
-def load_strings(layouts: Path, root: Path, language: str, diags: Diagnostics) -> dict[str, str]:
-    path = layouts / "i18n" / f"{language}.yaml"
-    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-    if not path.is_file():
+def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics) -> dict[str, str]:
+    """The UI strings of `language` from `layouts/i18n/<language>.yaml` of each layout folder: the ones
+    shipped with site-builder, overridden key by key by the site's own (a site may give only some)."""
+    strings: dict[str, str] = {}
+    found = [folder / "i18n" / f"{language}.yaml" for folder in reversed(folders)]  # the shipped ones first
+    found = [path for path in found if path.is_file()]
+    if not found:
+        rel = _shown(folders[0] / "i18n" / f"{language}.yaml", root)
         diags.warning(Pos(rel), "missing-catalog", f"no UI strings for `{language}`",
                       f"add {rel}; the default language's strings are used meanwhile")
-        return {}
+    for path in found:
+        strings.update(_read_catalog(path, root, strings, diags))
+    return strings
+
+
+def _shown(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+
+
+def _read_catalog(path: Path, root: Path, before: dict[str, str], diags: Diagnostics) -> dict[str, str]:
+    """One catalogue file; each text must be a format Python can fill, with no value the text it replaces
+    (`before`) is not given."""
+    rel = _shown(path, root)
     text = decode(path.read_bytes(), rel, diags)
     node = parse_yaml(text, rel, diags) if text is not None else None
     if node is None:
@@ -53,4 +79,30 @@ def load_strings(layouts: Path, root: Path, language: str, diags: Diagnostics) -
     if not isinstance(node, Mapping):
         diags.error(node.pos, "wrong-type", "a UI catalogue is a mapping of `key: text` lines")
         return {}
-    return texts(node, lambda key: f"`{key}`", diags)
+    strings = texts(node, lambda key: f"`{key}`", diags)
+    for key, value in list(strings.items()):
+        problem = _format_problem(value, _fields(before[key]) if key in before else None)
+        if problem:
+            diags.error(node.entries[key][1].pos, "bad-ui-string", f"`{key}`: {problem}",
+                        "write `{{` and `}}` for a brace itself; a value in braces is filled in when shown")
+            del strings[key]
+    return strings
+
+
+def _fields(text: str) -> set[str] | None:
+    """The names of the values a UI text is filled with, or None when it is not a valid format."""
+    try:
+        return {name.partition(".")[0].partition("[")[0] for _, name, _, _ in Formatter().parse(text) if name}
+    except ValueError:
+        return None
+
+
+def _format_problem(text: str, given: set[str] | None) -> str:
+    fields = _fields(text)
+    if fields is None:
+        return "a `{` or `}` is not matched"
+    unknown = sorted(fields - given) if given is not None else []
+    if unknown:
+        offered = ", ".join(f"{{{name}}}" for name in sorted(given)) or "none"
+        return f"{{{unknown[0]}}} is not a value this text is given (it is given: {offered})"
+    return ""

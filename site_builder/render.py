@@ -19,7 +19,7 @@ from site_builder.fingerprint import layout_folders, templates_fingerprint
 from site_builder.cache import Fragments, cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos
-from site_builder.i18n import Catalog, load_strings
+from site_builder.i18n import Catalog, UIStringError, load_strings
 from site_builder.markup import MarkdownRenderer
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
@@ -91,8 +91,7 @@ class Renderer:
         self.history = loaded.history
         self.audits = loaded.audits
         self.amendments = loaded.amendments
-        folders = layout_folders(root)
-        self.layouts = folders[0]
+        self.folders = folders = layout_folders(root)  # the site's layouts/ first, then the shipped ones
         self.env = _environment(tuple(str(f) for f in folders), watch)
         self.index = build_index(site, periods)
         digests = loaded.digests
@@ -107,9 +106,9 @@ class Renderer:
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
         self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
-        default = load_strings(self.layouts, root, self.rules.language, diags)
+        default = load_strings(folders, root, self.rules.language, diags)
         self.catalogs = {lang: Catalog(lang, default if lang == self.rules.language
-                                       else load_strings(self.layouts, root, lang, diags), default)
+                                       else load_strings(folders, root, lang, diags), default)
                          for lang in self.rules.languages}
 
     def prefix(self, language: str) -> str:
@@ -143,14 +142,16 @@ class Renderer:
         return jobs
 
     def assets(self) -> dict[str, bytes]:
-        """The files under the layouts' assets/ folder."""
+        """The files under the layouts' assets/ folders: the shipped ones, and the site's own, which replace
+        a shipped file of the same name (a site may override only its stylesheet, or nothing)."""
         files: dict[str, bytes] = {}
-        folder = self.layouts / "assets"
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    _add(files, "assets/" + path.relative_to(folder).as_posix(), path.read_bytes())
-        return files
+        for layouts in reversed(self.folders):
+            folder = layouts / "assets"
+            if folder.is_dir():
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file():
+                        files["assets/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+        return dict(sorted(files.items()))
 
     def static_files(self) -> dict[str, bytes]:
         """The assets of the layouts and the open data files."""
@@ -302,18 +303,22 @@ class Renderer:
             return template.render(self._context(page, language))
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(self._layout_diagnostic(exc, exc.filename, exc.lineno)) from exc
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, UIStringError) as exc:
             filename, line = _template_frame(exc)
             raise RenderError(self._layout_diagnostic(exc, filename, line)) from exc
-        except Exception as exc:  # a bug: say which page and source it was rendering
-            source = page.context.get("record")
+        except Exception as exc:
+            filename, line = _template_frame(exc, innermost=True)
+            if filename is not None:  # the layout's own expression failed, e.g. `{{ record.id / 0 }}`
+                raise RenderError(self._layout_diagnostic(exc, filename, line)) from exc
+            source = page.context.get("record")  # a bug: say which page and source it was rendering
             exc.add_note(source.path if source is not None else page.path)
             raise
 
     def _layout_diagnostic(self, exc, filename, line) -> Pos:
         path = Path(filename or "layouts")
         rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.as_posix()
-        self.diags.error(Pos(rel, line or 0, 1 if line else 0), "layout-error", str(exc.message or exc),
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        self.diags.error(Pos(rel, line or 0, 1 if line else 0), "layout-error", message,
                          "fix the template; `site-builder check` validates content, not layouts")
         return Pos(rel, line or 0)
 
@@ -385,16 +390,22 @@ def _render_chunk(numbers: list[int]):
     return [], writer.written
 
 
-def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
-    """The innermost template file and line in a Jinja runtime error's traceback."""
-    found = (None, None)
+def _template_frame(exc: BaseException, innermost: bool = False) -> tuple[str | None, int | None]:
+    """The innermost template file and line in a Jinja runtime error's traceback. With `innermost`, only
+    when the error was raised in the template itself (not in Python code it called)."""
+    found, last = (None, None), None
     tb = exc.__traceback__
     while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.endswith((".html", ".xml", ".svg", ".txt")):
-            found = (name, tb.tb_lineno)
+        last = tb.tb_frame.f_code.co_filename
+        if last.endswith(_TEMPLATE_SUFFIXES):
+            found = (last, tb.tb_lineno)
         tb = tb.tb_next
+    if innermost and not (last or "").endswith(_TEMPLATE_SUFFIXES):
+        return None, None
     return found
+
+
+_TEMPLATE_SUFFIXES = (".html", ".xml", ".svg", ".txt", ".md")
 
 
 def _add(files: dict[str, bytes], path: str, data: bytes) -> None:

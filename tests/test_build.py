@@ -567,3 +567,34 @@ def test_relative_links_in_bodies_are_dropped_but_their_text_stays(make_site):
     page = (site.root / "_site/records/r.html").read_text(encoding="utf-8")
     assert "the key log" in page and 'href="../keys.html"' not in page and 'href="#top"' not in page
     assert 'href="https://example.com/rules"' in page
+
+
+def test_a_site_overriding_one_template_keeps_the_shipped_strings_and_assets(make_site):
+    site = make_site({"content/records/r.md": record()})
+    shipped = (REPO / "layouts" / "record.html").read_text(encoding="utf-8")
+    site.write("layouts/record.html", shipped.replace("<h1>", '<h1 class="ours">'))
+    result = site.run("build")
+    assert result.code == 0 and "missing-catalog" not in result.err, result.err
+    page = (site.root / "_site" / "en" / "records" / "r.html").read_text(encoding="utf-8")
+    assert '<h1 class="ours">' in page and ">Inspector<" in page and "record_id" not in page
+    assert (site.root / "_site" / "assets" / "style.css").read_bytes() == \
+        (REPO / "layouts" / "assets" / "style.css").read_bytes()
+
+
+@pytest.mark.parametrize("file, text, code, where, says", [
+    ("layouts/i18n/en.yaml", 'signed_off_by: "signed off by {nme} on {date}"\n', "bad-ui-string",
+     "layouts/i18n/en.yaml:1:16", "{nme} is not a value this text is given (it is given: {date}, {name})"),
+    ("layouts/i18n/en.yaml", 'revisions: "{count commit(s)"\n', "bad-ui-string", "layouts/i18n/en.yaml:1:12",
+     "not matched"),
+    ("layouts/i18n/en.yaml", 'appraisal_title: "{name!z}"\n', "layout-error", "layouts/appraisal.html:",
+     "UI string `appraisal_title` (en) cannot be filled in"),
+    ("layouts/inspector.html", "{% extends 'base.html' %}{% block main %}{{ inspector_id / 0 }}{% endblock %}\n",
+     "layout-error", "layouts/inspector.html:1:", "unsupported operand"),
+])
+def test_a_mistake_in_a_sites_ui_strings_or_layout_is_reported_where_it_is(make_site, file, text, code, where, says):
+    site = make_site({"content/records/r.md": record()})
+    site.write(file, text)
+    result = site.run("build")
+    clean_failure(result, 1)
+    [line] = [line for line in result.err.splitlines() if f" {code}: " in line]
+    assert where in line and says in line, result.err
