@@ -215,6 +215,9 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
     commits_of: dict[str, list[Commit]] = {}
     moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
     renamed: dict[str, str] = {}  # an older name -> the name it has now
+    # names whose older commits belong to a file since deleted (read newest first: a deletion ends a file's
+    # life, so a record deleted and added again does not inherit its predecessor's history)
+    ended: set[str] = set()
     chunks = [c for c in text.split("\x1e") if c]
     for index, chunk in enumerate(chunks):
         header, _, changes = chunk.partition("\0")
@@ -231,23 +234,31 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
             if status[:1] in ("R", "C"):
                 old, new = tokens[index + 1], tokens[index + 2]
                 index += 3
+                if new in ended:  # made a file that was deleted later: so is what it came from
+                    if status[0] == "R":
+                        ended.add(old)
+                    continue
                 current = renamed.get(new, new)
                 commits_of.setdefault(current, []).append(commit)
                 if status[0] == "R":
                     renamed[old] = current
+                    ended.discard(old)  # the older commits of that name are this file's
                     if status == "R100":  # git's similarity index: the very same bytes under a new name
                         moves_of.setdefault(current, set()).add(commit.hash)
             else:
                 path = tokens[index + 1]
                 index += 2
-                current = renamed.get(path, path)
-                if status[0] == "D" and current == path:
-                    continue  # a deleted file that no longer exists has no page to show
-                commits_of.setdefault(current, []).append(commit)
+                if path in ended:
+                    continue
+                if status[0] == "D":
+                    ended.add(path)
+                    continue
+                commits_of.setdefault(renamed.get(path, path), []).append(commit)
     if older is None:
         return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ()))) for path, commits in
                 commits_of.items()}
-    joined = dict(older)  # the kept files the new commits did not touch stay as they were
+    # the kept files the new commits did not touch stay as they were; those they deleted are gone
+    joined = {path: kept for path, kept in older.items() if path not in ended}
     gathered: dict[str, list[FileHistory]] = {}  # kept histories of files renamed since, under their names now
     for old, new in renamed.items():
         if old != new and old in joined:

@@ -336,12 +336,12 @@ def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -
         if staged is not None and path in staged.paths:
             with processing(path):
                 sources.append(read_source(root, path, kind, "", diags, staged.blobs.get(path)))
-        elif staged is not None:
+        elif staged is not None and (root / path).is_file():
             diags.error(Pos(path), "missing-file", f"`{path}` is not staged", "add it with `git add`")
         elif (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
             diags.error(Pos(path), "symlink", "the file links outside the site",
                         "copy the file in instead of linking to it")
-        elif (root / path).is_file():
+        elif (root / path).is_file() and staged is None:
             with processing(path):
                 sources.append(read_source(root, path, kind, "", diags))
         else:

@@ -157,6 +157,8 @@ def test_a_shallow_clone_builds_and_says_what_it_cannot_know(repo, tmp_path):
     result = shallow.run("build")
     assert result.code == 0 and "shallow clone" in result.err
     assert "late_entry" not in flags(shallow)  # unknown, so not guessed
+    page = (clone / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "Only part of the git history is here" in page and "first committed by" not in page  # not the boundary
 
 
 def test_new_writes_a_skeleton_that_passes_check(make_site):
@@ -414,3 +416,30 @@ def test_a_commit_dated_beyond_what_python_reads_is_a_warning_not_a_crash(repo):
     assert result.code == 0 and "Traceback" not in result.err and "internal error" not in result.err
     assert "no-git-history" in result.err and "cannot read" in result.err
     assert "late_entry" not in flags(site)  # nothing is guessed
+
+
+def test_check_staged_outside_the_site_root_says_so(repo):
+    site = repo()
+    site.write(REC, record())
+    git(site, "add", "-A")
+    from conftest import SiteDir
+    result = SiteDir(site.root / "content").run("check", "--staged")
+    assert result.code == 1 and "`rules.yaml` does not exist" in result.out and "pass --root DIR" in result.out
+    assert "git add" not in result.out
+
+
+def test_a_record_deleted_and_added_again_does_not_inherit_the_old_ones_history(repo, tmp_path, monkeypatch):
+    keep_short_histories(monkeypatch)
+    from site_builder.history import read_history
+
+    site, keep = repo(), tmp_path / "history.pickle"
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="someone@example.com")
+    read_history(site.root, keep)  # kept from here: the rest is joined to it
+    (site.root / REC).unlink()
+    commit(site, "withdrawn", date="2026-11-21T10:00:00+08:00")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "entered again, late", date="2026-12-03T10:00:00+08:00")
+    assert [c.subject for c in read_history(site.root).of(REC).commits] == ["entered again, late"]
+    assert read_history(site.root, keep).files == read_history(site.root).files
+    assert "late_entry" in flags(site) and "author_mismatch" not in flags(site)  # someone@ wrote the old one
