@@ -196,8 +196,9 @@ def _save_kept(keep: Path, head: str, count: int, files: dict) -> None:
 
 def patch(root: Path, commit: Commit, path: str) -> str:
     """What `commit` changed in `path` (a unified diff), for showing an amendment after sign-off."""
-    result = _git(root, "-c", "core.quotepath=off", "show", "--format=", "--no-color", "-M", commit.hash,
-                  "--relative", "--", path)
+    # (--follow: when the commit also renamed the file, the diff is against its old name, not all "new")
+    result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--format=", "--no-color", "-M",
+                  "--follow", commit.hash, "--relative", "--", path)
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
 

@@ -123,6 +123,9 @@ def test_moving_a_record_after_sign_off_is_not_an_amendment_but_changing_it_on_t
     site.write(again, record(findings=finding("a", 1)))  # moved back, and softened on the way
     commit(site, "file back", date="2026-11-29T10:00:00+08:00", email="clerk@example.com")
     assert "amended_after_signoff" in flags(site) and "author_mismatch" in flags(site)
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "rename from" in page and "-    points: 2" in page and "+    points: 1" in page  # the change, not all new
 
 
 def test_renamed_records_keep_their_history(repo):
