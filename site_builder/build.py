@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,22 +37,6 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return self.files is not None
-
-
-@contextmanager
-def _collector_paused():
-    """Python's cycle collector off while the site is loaded and scored, and what that made set aside
-    from it afterwards (`gc.freeze`). Those millions of objects live until the build ends and hold almost
-    no cycles, so each pass over them was wasted: a tenth of an incremental build's time. Set aside, they
-    are also not touched (so not copied) by the collector in the render workers forked later."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_on:
-            gc.enable()
 
 
 class _Failed(Exception):
@@ -122,8 +104,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
         scanned.close()
     from site_builder.render import RenderError
 
-    with _collector_paused():
-        loaded, renderer = _prepare(root, cache, jobs, progress, stats)
+    loaded, renderer = _prepare(root, cache, jobs, progress, stats)
     del stats, scanned  # memory: the pages need it more
     if known is not None:
         known.report(loaded.diagnostics)

@@ -7,7 +7,6 @@ the build that forked it, instead of waiting for work for ever or writing after 
 from __future__ import annotations
 
 import ctypes
-import gc
 import multiprocessing
 import os
 import pickle
@@ -20,7 +19,6 @@ def pool(jobs: int):
 
 
 def _die_with_parent(parent: int) -> None:
-    gc.enable()  # the parent may have paused its cycle collector while loading; a worker's garbage is its own
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (AttributeError, OSError):
