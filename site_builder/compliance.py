@@ -26,7 +26,7 @@ class RecordCompliance:
     flags: tuple[str, ...]
     imported: bool
     deadline: date  # the last day the record could be committed on time
-    amendments: tuple[Commit, ...]  # commits that changed it after the sign-off of its period
+    amendments: tuple[Commit, ...]  # commits that changed it and are not in its period's sign-off's past
     foreign: tuple[Commit, ...]  # commits that changed it by an email that is not the inspector's
 
 
@@ -35,6 +35,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     if not history.complete:
         return {}
     rules = site.rules
+    in_past_of = _Ancestry(history.parents)
     signed_in: dict[str, Commit] = {}
     for month, sign_off in site.sign_offs.items():
         file_history = history.of(sign_off.path)
@@ -59,7 +60,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
                 if foreign:
                     flags.append(AUTHOR_MISMATCH)
         sign_off = signed_in.get(period.key)
-        amendments = tuple(c for c in file_history.changes if sign_off and c.order > sign_off.order)
+        amendments = tuple(c for c in file_history.changes if sign_off and not in_past_of(sign_off, c))
         if amendments:
             flags.append(AMENDED_AFTER_SIGNOFF)
         out[record.id] = RecordCompliance(tuple(sorted(flags)), imported, deadline, amendments, foreign)
@@ -85,3 +86,30 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
             emails = ", ".join(sorted({c.email for c in audit.foreign}))
             diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
                           f"`{record.inspector}`'s git_emails", "commit records under your own name")
+
+
+class _Ancestry:
+    """in_past_of(sign_off, commit): whether `commit` is the sign-off's commit or one of its ancestors — made
+    before it in the history it was made on. Any other commit changed the record after the sign-off, whichever
+    way a merge brought the two together. `git log --topo-order` lists a commit before its ancestors, so one
+    listed earlier (a larger order) never is one; in a history without merges every other commit is."""
+
+    def __init__(self, parents: dict[str, tuple[str, ...]]):
+        self._parents = parents
+        self._merged = any(len(p) > 1 for p in parents.values())
+        self._past: dict[str, set[str]] = {}  # sign-off commit -> it and its ancestors (walked once each)
+
+    def __call__(self, sign_off: Commit, commit: Commit) -> bool:
+        if commit.order > sign_off.order:
+            return False
+        if not self._merged:
+            return True
+        if sign_off.hash not in self._past:
+            past, pending = {sign_off.hash}, [sign_off.hash]
+            while pending:
+                for parent in self._parents.get(pending.pop(), ()):
+                    if parent not in past:
+                        past.add(parent)
+                        pending.append(parent)
+            self._past[sign_off.hash] = past
+        return commit.hash in self._past[sign_off.hash]

@@ -1,8 +1,11 @@
 """Git provenance: who committed each source file, when, and how often it changed — from one `git log`.
 
 One pass over the history (never one `git log` per file, which is what makes other generators' git
-plugins slow), following renames, gives every file its commits, newest first. Outside a repository, or
-in a shallow clone, the build goes on and says once what it could not know.
+plugins slow), following renames, gives every file its commits, newest first, and every commit its
+parents (so that compliance can tell what is in a sign-off's past when branches were merged). A merge
+commit counts for the files it changed itself (`--cc`: what no parent had). A deletion ends a file's
+history: a file added again under the same name starts a new one. Outside a repository, or in a shallow
+clone, the build goes on and says once what it could not know.
 
 A long history takes git seconds to walk, so once it holds `KEEP_FROM` commits the result is kept (`keep`,
 in the build cache) with the commit it was read at: when HEAD has only moved forward since, without merges,
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from site_builder.cache import code_fingerprint, write_atomically
 
-_FORMAT = "%x1e%H%x1f%an%x1f%ae%x1f%cI%x1f%s"
+_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class History:
     """Every source file's commits. `complete` is False outside git or in a shallow clone."""
 
     files: dict = field(default_factory=dict)  # path relative to the site root -> FileHistory
+    parents: dict = field(default_factory=dict)  # hash -> its parents' hashes, of every commit read (merges too)
     complete: bool = False
     problem: str = ""  # what could not be known, said once as a warning
     discarded: str = ""  # why a kept history could not be used (damaged, another version), or ""
@@ -88,7 +92,7 @@ def read_history(root: Path, keep: Path | None = None) -> History:
     return start_history(root, keep)()
 
 
-_KEPT = "site-builder history 2"
+_KEPT = "site-builder history 3"
 KEEP_FROM = 1000  # commits: git lists fewer in well under a second (a few huge commits are cheap for it too)
 
 
@@ -99,7 +103,7 @@ def start_history(root: Path, keep: Path | None = None):
     kept, discarded = _load_kept(keep)
     head = _answer(root, "rev-parse", "-q", "--verify", "HEAD^{commit}")
     if kept is not None and head and kept[0] == head:
-        return lambda: History(kept[2], complete=True, discarded=discarded)
+        return lambda: History(kept[2], kept[3], complete=True, discarded=discarded)
     since = kept if kept is not None and head and _moved_forward(root, kept[0], head) else None
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files, not pipes: git never waits on us
     try:
@@ -107,6 +111,8 @@ def start_history(root: Path, keep: Path | None = None):
                                    "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", "--topo-order",
                                 f"--format={_FORMAT}", "--name-status", "-M", "-z", "--relative",
+                                # parents as the site's own history links them; what a merge changed itself
+                                "--parents", "--cc",
                                 # up to the commit named above, even if another is made meanwhile
                                 *([f"{since[0]}..{head}"] if since else [head] if head else []), "--", "."],
                                stdout=out, stderr=err)
@@ -117,15 +123,15 @@ def start_history(root: Path, keep: Path | None = None):
 
     def parsed(text: bytes, shallow: bool) -> History:
         if shallow:
-            return History(_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
+            return History(*_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
                 "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
                 "computed (fetch the full history with `git fetch --unshallow`)"))
         log_text = text.decode("utf-8", "surrogateescape")
         count = (since[1] if since else 0) + log_text.count("\x1e")  # commits read so far, kept ones too
-        files = _parse(log_text, since[2] if since else None, since[1] if since else 0)
+        files, parents = _parse(log_text, since[2:] if since else None, since[1] if since else 0)
         if keep is not None and head:
-            _save_kept(keep, head, count, files)
-        return History(files, complete=True, discarded=discarded)
+            _save_kept(keep, head, count, files, parents)
+        return History(files, parents, complete=True, discarded=discarded)
 
     def finish() -> History:
         answer, _ = inside.communicate()
@@ -165,31 +171,31 @@ def _moved_forward(root: Path, before: str, head: str) -> bool:
 
 
 def _load_kept(keep: Path | None) -> tuple[tuple | None, str]:
-    """(HEAD it was read at, how many commits it holds, path -> FileHistory) of the kept history, or None;
-    and why a kept one was discarded."""
+    """(HEAD it was read at, how many commits it holds, path -> FileHistory, hash -> parents) of the kept
+    history, or None; and why a kept one was discarded."""
     if keep is None:
         return None, ""
     try:
         with open(keep, "rb") as handle:
-            header, head, count, files = pickle.load(handle)
+            header, head, count, files, parents = pickle.load(handle)
     except FileNotFoundError:
         return None, ""
     except Exception:  # noqa: BLE001 - any damage at all: git is asked again
         return None, "damaged"
     if header != (_KEPT, code_fingerprint()) or not isinstance(files, dict) or not isinstance(head, str) \
-            or not isinstance(count, int):
+            or not isinstance(count, int) or not isinstance(parents, dict):
         return None, "written by another version of site-builder"
-    return (head, count, files), ""
+    return (head, count, files, parents), ""
 
 
-def _save_kept(keep: Path, head: str, count: int, files: dict) -> None:
+def _save_kept(keep: Path, head: str, count: int, files: dict, parents: dict) -> None:
     """Keep a long history; a short one is read again faster than a kept one is loaded, on the other core."""
     try:
         if count < KEEP_FROM:
             keep.unlink(missing_ok=True)
             return
         keep.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(keep, ((_KEPT, code_fingerprint()), head, count, files))
+        write_atomically(keep, ((_KEPT, code_fingerprint()), head, count, files, parents))
     except OSError:
         pass  # a read-only or full disk: the next run reads the whole history again
 
@@ -197,7 +203,7 @@ def _save_kept(keep: Path, head: str, count: int, files: dict) -> None:
 def patch(root: Path, commit: Commit, path: str) -> str:
     """What `commit` changed in `path` (a unified diff), for showing an amendment after sign-off."""
     # (--follow: when the commit also renamed the file, the diff is against its old name, not all "new")
-    result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--format=", "--no-color", "-M",
+    result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "-M",
                   "--follow", commit.hash, "--relative", "--", path)
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
@@ -210,10 +216,12 @@ class UnreadableDate(Exception):
                          "no provenance and no git flags (fix the commit's date, e.g. by rewriting it)")
 
 
-def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0) -> dict[str, FileHistory]:
-    """Each file's commits from `git log` output, newest first; with `older` (made of `base` commits), the
-    log holds only the commits made since, and the two are joined (following the new commits' renames)."""
+def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> tuple[dict, dict]:
+    """Each file's commits from `git log` output, newest first, and each commit's parents; with `older` (the
+    files and parents of a kept history of `base` commits), the log holds only the commits made since, and
+    the two are joined (following the new commits' renames)."""
     commits_of: dict[str, list[Commit]] = {}
+    parents: dict[str, tuple[str, ...]] = dict(older[1]) if older else {}
     moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
     renamed: dict[str, str] = {}  # an older name -> the name it has now
     # names whose older commits belong to a file since deleted (read newest first: a deletion ends a file's
@@ -222,7 +230,8 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
     chunks = [c for c in text.split("\x1e") if c]
     for index, chunk in enumerate(chunks):
         header, _, changes = chunk.partition("\0")
-        commit_hash, author, email, committed, subject = header.split("\x1f", 4)
+        commit_hash, parent_hashes, author, email, committed, subject = header.split("\x1f", 5)
+        parents[commit_hash] = tuple(parent_hashes.split())
         try:
             when = datetime.fromisoformat(committed)
         except ValueError:  # git accepts years past 9999 and zones past ±24 h; Python's dates do not
@@ -257,9 +266,9 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
                 commits_of.setdefault(renamed.get(path, path), []).append(commit)
     if older is None:
         return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ()))) for path, commits in
-                commits_of.items()}
+                commits_of.items()}, parents
     # the kept files the new commits did not touch stay as they were; those they deleted are gone
-    joined = {path: kept for path, kept in older.items() if path not in ended}
+    joined = {path: kept for path, kept in older[0].items() if path not in ended}
     gathered: dict[str, list[FileHistory]] = {}  # kept histories of files renamed since, under their names now
     for old, new in renamed.items():
         if old != new and old in joined:
@@ -273,4 +282,4 @@ def _parse(text: str, older: dict[str, FileHistory] | None = None, base: int = 0
         before = joined.get(path)
         joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()),
                                    frozenset(moves_of.get(path, ())) | (before.moves if before else frozenset()))
-    return joined
+    return joined, parents

@@ -248,7 +248,7 @@ def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, 
     assert len(logs) == 1 and any(".." in arg for arg in logs[0])  # only the commits since were read
     monkeypatch.undo()
     full = read_history(site.root)
-    assert kept.files == full.files
+    assert kept.files == full.files and kept.parents == full.parents and len(full.parents) == 6
     assert [c.subject for c in kept.of("content/records/c.md").commits] == ["rename", "three checks"]
     assert [c.subject for c in kept.of("content/records/c.md").changes] == ["three checks"]  # the rename only moved it
     assert [c.subject for c in kept.of(moved).commits] == ["new file, old name"]
@@ -446,3 +446,54 @@ def test_a_record_deleted_and_added_again_does_not_inherit_the_old_ones_history(
     assert [c.subject for c in read_history(site.root).of(REC).commits] == ["entered again, late"]
     assert read_history(site.root, keep).files == read_history(site.root).files
     assert "late_entry" in flags(site) and "author_mismatch" not in flags(site)  # someone@ wrote the old one
+
+
+SIGN_OFF = "content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n"
+
+
+@pytest.mark.parametrize("into", ["main", "qa"])
+def test_a_change_merged_in_after_sign_off_is_an_amendment_whichever_way_the_merge_went(repo, into):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    git(site, "checkout", "-q", "-b", "qa")
+    site.write(*SIGN_OFF)
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    git(site, "checkout", "-q", "main")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")  # the sign-off is not in its past
+    if into == "qa":
+        git(site, "checkout", "-q", "qa")
+    git(site, "merge", "-q", "--no-ff", "qa" if into == "main" else "main", "-m", "merge",
+        date="2026-11-29T10:00:00+08:00")
+    assert "amended_after_signoff" in flags(site)
+
+
+def test_a_change_made_in_a_merge_commit_itself_is_seen(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    git(site, "checkout", "-q", "-b", "side", "HEAD~1")
+    site.write("content/records/2026/11/other.md", record(date="2026-11-13", staff="S002"))
+    commit(site, "another check", date="2026-11-27T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    git(site, "merge", "-q", "--no-commit", "side", date="2026-11-28T10:00:00+08:00")
+    site.write(REC, record(findings=finding("a", 1)))  # changed while merging: in no parent
+    commit(site, "merge side", date="2026-11-28T10:00:00+08:00", email="clerk@example.com")
+    assert "amended_after_signoff" in flags(site) and "author_mismatch" in flags(site)
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "merge side" in page and "+    points: 1" in page
+
+
+def test_a_record_merged_in_before_the_sign_off_is_not_an_amendment(repo):
+    site = repo()
+    git(site, "checkout", "-q", "-b", "side")
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    site.write("content/records/2026/11/other.md", record(date="2026-11-13", staff="S002"))
+    commit(site, "another check", date="2026-11-13T10:00:00+08:00")
+    git(site, "merge", "-q", "--no-ff", "side", "-m", "merge side", date="2026-11-20T10:00:00+08:00")
+    site.write(*SIGN_OFF)
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    assert "amended_after_signoff" not in flags(site)
