@@ -33,8 +33,8 @@ class PageKeys:
         for (rid, _), appeal in site.appeals.items():
             appeals[rid].append(digests.get(appeal.path, ""))
         # a record's own inputs (its source, its appeals' sources, its compliance, its git history and the
-        # commits that amended it after sign-off) and the
-        # base: this is also the key of the record's pages, the most numerous, so they need no digest each
+        # commits that amended it after sign-off) and the base: this is also the key of the record's pages,
+        # the most numerous, so they need no digest each
         self.records = {}
         for rid, record in site.records.items():
             audit = audits.get(rid)

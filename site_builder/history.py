@@ -238,12 +238,12 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
             raise UnreadableDate(commit_hash, committed) from None
         commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(chunks) - index)
         tokens = [t for t in changes.lstrip("\n").split("\0") if t]
-        index = 0
-        while index < len(tokens):
-            status = tokens[index]
+        at = 0
+        while at < len(tokens):
+            status = tokens[at]
             if status[:1] in ("R", "C"):
-                old, new = tokens[index + 1], tokens[index + 2]
-                index += 3
+                old, new = tokens[at + 1], tokens[at + 2]
+                at += 3
                 if new in ended:  # made a file that was deleted later: so is what it came from
                     if status[0] == "R":
                         ended.add(old)
@@ -256,8 +256,8 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
                     if status == "R100":  # git's similarity index: the very same bytes under a new name
                         moves_of.setdefault(current, set()).add(commit.hash)
             else:
-                path = tokens[index + 1]
-                index += 2
+                path = tokens[at + 1]
+                at += 2
                 if path in ended:
                     continue
                 if status[0] == "D":
