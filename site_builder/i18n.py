@@ -69,8 +69,8 @@ def _shown(path: Path, root: Path) -> str:
 
 
 def _read_catalog(path: Path, root: Path, before: dict[str, str], diags: Diagnostics) -> dict[str, str]:
-    """One catalogue file; each text must be a format Python can fill, with no value the text it replaces
-    (`before`) is not given."""
+    """One catalogue file. Each text must be a format Python can fill in, using only values the text it
+    replaces (in `before`: the shipped one) is given."""
     rel = _shown(path, root)
     text = decode(path.read_bytes(), rel, diags)
     node = parse_yaml(text, rel, diags) if text is not None else None
@@ -81,10 +81,9 @@ def _read_catalog(path: Path, root: Path, before: dict[str, str], diags: Diagnos
         return {}
     strings = texts(node, lambda key: f"`{key}`", diags)
     for key, value in list(strings.items()):
-        problem = _format_problem(value, _fields(before[key]) if key in before else None)
+        problem, hint = _format_problem(value, _fields(before[key]) if key in before else None)
         if problem:
-            diags.error(node.entries[key][1].pos, "bad-ui-string", f"`{key}`: {problem}",
-                        "write `{{` and `}}` for a brace itself; a value in braces is filled in when shown")
+            diags.error(node.entries[key][1].pos, "bad-ui-string", f"`{key}`: {problem}", hint)
             del strings[key]
     return strings
 
@@ -97,12 +96,14 @@ def _fields(text: str) -> set[str] | None:
         return None
 
 
-def _format_problem(text: str, given: set[str] | None) -> str:
+def _format_problem(text: str, given: set[str] | None) -> tuple[str, str]:
+    """(what is wrong with a UI text, what to do), or ("", "")."""
     fields = _fields(text)
     if fields is None:
-        return "a `{` or `}` is not matched"
+        return "a `{` or `}` is not matched", "write `{{` or `}}` for a brace itself"
     unknown = sorted(fields - given) if given is not None else []
     if unknown:
         offered = ", ".join(f"{{{name}}}" for name in sorted(given)) or "none"
-        return f"{{{unknown[0]}}} is not a value this text is given (it is given: {offered})"
-    return ""
+        return f"{{{unknown[0]}}} is not a value this text is given (it is given: {offered})", \
+            "use the values it is given, by name"
+    return "", ""
