@@ -14,7 +14,8 @@ from statistics import median
 
 from site_builder.model import Site
 from site_builder.periods import period_of
-from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of)
+from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of,
+                                round_half_up)
 
 MIN_CHECKS_TO_COMPARE = 3  # fewer checks than this are "too few to compare"
 # An inspector differs strongly when their findings per check or mean points per finding are at least
@@ -223,7 +224,7 @@ class Change:
 
     before: str
     after: str
-    total_delta: Fraction
+    total_delta: Decimal  # between the totals as shown (rounded), so that it adds up with what the page says
     items: tuple[tuple[str, Decimal, Decimal], ...]  # item, deducted before, deducted after (only changed)
 
 
@@ -237,15 +238,17 @@ def item_deductions(sp) -> dict[str, Decimal]:
     return out
 
 
-def changes(staff_periods: list) -> list[Change]:
-    """Period-to-period changes of one person, between consecutive scored periods."""
+def changes(staff_periods: list, decimals: int) -> list[Change]:
+    """Period-to-period changes of one person, between consecutive scored periods (totals shown to
+    `decimals` places: 100.0 → 93.3 moved by 6.7, though the exact totals moved by 6.75)."""
     scored = [sp for sp in staff_periods if sp.scored]
     out = []
     for before, after in zip(scored, scored[1:]):
         a, b = item_deductions(before), item_deductions(after)
         moved = tuple((item, a.get(item, Decimal(0)), b.get(item, Decimal(0)))
                       for item in sorted(set(a) | set(b)) if a.get(item) != b.get(item))
-        out.append(Change(before.period.key, after.period.key, after.total - before.total, moved))
+        delta = round_half_up(after.total, decimals) - round_half_up(before.total, decimals)
+        out.append(Change(before.period.key, after.period.key, delta, moved))
     return out
 
 

@@ -294,10 +294,11 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
             continue
         errors = len(diags.errors)
         finding_id = e.ident("id") if e.has("id") else str(position)
-        if finding_id in ids:
+        if finding_id is not None and finding_id in ids:  # (an id that is not one was reported already)
             diags.error(e.pos("id"), "duplicate-id", f"finding id `{finding_id}` is used twice in this record "
                         f"(findings {ids[finding_id]} and {position})", "give each finding its own id")
-        ids[finding_id] = position
+        if finding_id is not None:
+            ids[finding_id] = position
         person = _staff_of(e, what, checked, diags)
         form = rules.forms[staff[person].post] if person else None
         item_key = e.ident("item")

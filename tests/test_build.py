@@ -234,6 +234,18 @@ def test_example_builds_and_every_staff_period_page_shows_the_total_in_scores_js
     assert appraisal_pages == expected, "a staff-period page without scores, or scores without a page"
 
 
+def test_every_printed_form_says_whether_its_period_is_published(built_example):
+    scores = json.loads((built_example / "data" / "scores.json").read_text(encoding="utf-8"))
+    for month, period in scores["months"].items():
+        for sid, entry in period["staff"].items():
+            if entry["total"] is None:
+                continue
+            html = (built_example / "en" / "staff" / sid / f"{month}.html").read_text(encoding="utf-8")
+            forms = html.split('<section class="form-sheet"')[1:]  # what prints: the no-print header does not
+            word = "Published" if period["status"] == "published" else "Provisional"
+            assert forms and all(f'{word}</strong>' in form.split("</header>")[0] for form in forms), (sid, month)
+
+
 def test_example_staff_pages_link_each_period_with_its_total(built_example):
     scores = json.loads((built_example / "data" / "scores.json").read_text(encoding="utf-8"))
     for sid in {sid for period in scores["months"].values() for sid in period["staff"]}:
@@ -598,3 +610,16 @@ def test_a_mistake_in_a_sites_ui_strings_or_layout_is_reported_where_it_is(make_
     clean_failure(result, 1)
     [line] = [line for line in result.err.splitlines() if f" {code}: " in line]
     assert where in line and says in line, result.err
+
+
+def test_every_ui_string_the_shipped_layouts_name_is_in_every_shipped_catalogue():
+    import yaml
+
+    named = set()
+    for path in (REPO / "layouts").rglob("*"):
+        if path.suffix in (".html", ".xml", ".md"):
+            named |= set(re.findall(r"\bt\('([a-z_]+)'\s*[,)]", path.read_text(encoding="utf-8")))
+    assert {"check_types", "list_separator", "record_id"} <= named
+    for catalogue in (REPO / "layouts" / "i18n").glob("*.yaml"):
+        strings = yaml.safe_load(catalogue.read_text(encoding="utf-8"))
+        assert named - set(strings) == set(), catalogue.name  # else the page shows the key itself

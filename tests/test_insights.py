@@ -79,6 +79,8 @@ def test_a_staff_page_shows_the_trend_the_profile_and_what_changed(out):
     text = page.text()
     assert "Points deducted per item, all periods" in text and "What changed" in text
     assert "Oct 2026 → Nov 2026" in text
+    # the change adds up with the totals the page shows (100.0 → 93.3), not with the exact ones (93.25)
+    assert "Oct 2026 → Nov 2026: Total -6.7" in text
 
 
 def test_the_feed_lists_published_periods(out):

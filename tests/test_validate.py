@@ -308,3 +308,10 @@ def test_a_finding_about_someone_refused_from_staff_offers_no_empty_list(make_si
     site = make_site({R: record(staff="S003", findings=finding("a", 2, staff="S003"))})  # S003 left in October
     error = reported(site.run("check", "--format", "json"), "staff-not-checked", R, 8, 12)
     assert error["hint"] == "add `S003` to `staff`"
+
+
+def test_two_findings_with_ids_that_are_not_ids_are_not_also_called_duplicates(make_site):
+    bad = finding("a", 2, id='"a b"') + "\n" + finding("b", 2, id='"c d"')
+    result = make_site({R: record(findings=bad)}).run("check", "--format", "json")
+    codes = [e["code"] for e in result.json()["errors"]]
+    assert result.code == 1 and "bad-id" in codes and "duplicate-id" not in codes, codes
