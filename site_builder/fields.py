@@ -16,7 +16,8 @@ from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.yamltree import Mapping, Node, Scalar, Sequence, kind_words
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
+# never `-` first: `--staff -S1` would read as an option, and a CSV cell starting with `-` is guarded as a formula
+ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")
@@ -187,7 +188,7 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
         return None
     if not ID_PATTERN.fullmatch(scalar.text):
         diags.error(scalar.pos, "bad-id", f"{label} `{scalar.text}` is not a valid id",
-                    "ids use only letters, digits, `_` and `-`, at most 32 characters")
+                    "ids use only letters, digits, `_` and `-` (not first), at most 32 characters")
         return None
     return sys.intern(scalar.text)  # the same few ids recur in every record: one string each, kept and cached
 

@@ -57,6 +57,7 @@ SELF_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: I01, name: 李娜, post:
 DUP_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: S001, name: 另一人, post: reception}\ninspectors:\n")
 TYPO_POST = PEOPLE.replace("王芳, post: reception", "王芳, post: recepton")
 BAD_ID = PEOPLE.replace("{id: S002,", "{id: S/002,")
+DASH_ID = PEOPLE.replace("{id: S002,", "{id: -S2,")
 BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
 DEVICE_ID = PEOPLE.replace("{id: I06,", "{id: Con,")
 LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
@@ -193,6 +194,7 @@ CASES = [
     case("unknown-post", {}, "unknown-reference", P, 3, at(TYPO_POST, 3, "recepton"), "did you mean `reception`",
          people=TYPO_POST),
     case("bad-id-characters", {}, "bad-id", P, 3, at(BAD_ID, 3, "S/002"), "S/002", people=BAD_ID),
+    case("id-starting-with-a-dash", {}, "bad-id", P, 3, at(DASH_ID, 3, "-S2"), "not first", people=DASH_ID),
     case("id-is-a-windows-device", {}, "bad-id", P, 8, at(DEVICE_ID, 8, "Con"), "device on Windows",
          people=DEVICE_ID),
     case("unknown-role", {}, "unknown-reference", P, 9, at(BAD_ROLE, 9, "ofice"), "did you mean `office`",
