@@ -45,6 +45,7 @@ class PageKeys:
                 *([c.hash for c in file_history.commits] if file_history else ["uncommitted"]),
                 *(c.hash for c in (audit.amendments if audit else ()))])
         self._keys: dict[tuple, str] = {}  # (template, context values) -> key
+        self._parts: dict[tuple, str] = {}  # (template, context values) -> digest of what the page is made of
         self._parts_of = {"record.html": self._record, "appraisal.html": self._appraisal, "staff.html": self._staff,
                           "inspector.html": self._inspector, "period.html": self._period}
         self._by_period = defaultdict(list)
@@ -61,13 +62,21 @@ class PageKeys:
             return None
         memo = (page.template, *page.context.values())  # the same page in each language has the same key
         if memo not in self._keys:
-            self._keys[memo] = _digest([self._base, *self._parts_of[page.template](**page.context)])
+            self._keys[memo] = _digest([self._base, self._made_of(page.template, page.context)])
         return self._keys[memo]
 
     def data_key(self, template: str, **context) -> str:
         """The key of data files (or pieces of them) made from what the `template` page with this context
         shows: a period's, staff member's or inspector's rows."""
-        return _digest([self._base, "data", template, *self._parts_of[template](**context)])
+        return _digest([self._base, "data", template, self._made_of(template, context)])
+
+    def _made_of(self, template: str, context: dict) -> str:
+        """One digest of what a page with this context is made from (asked for its page key and for the
+        keys of its data files: worked out once)."""
+        memo = (template, *context.values())
+        if memo not in self._parts:
+            self._parts[memo] = _digest(self._parts_of[template](**context))
+        return self._parts[memo]
 
     def _status(self, key: str) -> list[str]:
         """A period's status and its sign-off (source and the commit that added it)."""
