@@ -212,8 +212,10 @@ def cmd_scores(root: Path, args) -> int:
         print(json.dumps(report.months_json(site, periods), ensure_ascii=False, indent=2))
     elif args.format == "csv":
         sys.stdout.write(report.to_csv(report.scores_rows(site, periods)))
-    else:
+    elif periods:
         sys.stdout.write(report.scores_table(site, periods, site.rules.language))
+    else:
+        print("no scores yet: the site has no records or sign-offs (write one with `site-builder new`)")
     return EXIT_OK
 
 

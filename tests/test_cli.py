@@ -133,3 +133,8 @@ def test_new_refuses_a_skeleton_check_would_refuse_and_writes_nothing(make_site)
     result = site.run("new", "daily", "--staff", "S001", "--inspector", "I01", "--date", "2100-01-04")
     assert result.code == 2 and "would not pass `check`" in result.err and "2099" in result.err, result.err
     assert not (site.root / "content" / "records").exists()
+
+
+def test_scores_of_a_site_with_no_records_says_so(make_site):
+    result = make_site().run("scores")
+    assert result.code == 0 and "no scores yet" in result.out
