@@ -224,7 +224,7 @@ class Change:
 
     before: str
     after: str
-    total_delta: Decimal  # between the totals as shown (rounded), so that it adds up with what the page says
+    total_delta: Decimal | Fraction  # between the totals as shown (rounded), so it adds up with what the page says
     items: tuple[tuple[str, Decimal, Decimal], ...]  # item, deducted before, deducted after (only changed)
 
 
@@ -238,16 +238,18 @@ def item_deductions(sp) -> dict[str, Decimal]:
     return out
 
 
-def changes(staff_periods: list, decimals: int) -> list[Change]:
-    """Period-to-period changes of one person, between consecutive scored periods (totals shown to
-    `decimals` places: 100.0 → 93.3 moved by 6.7, though the exact totals moved by 6.75)."""
+def changes(staff_periods: list, decimals: int | None = None) -> list[Change]:
+    """Period-to-period changes of one person, between consecutive scored periods: between the totals as
+    shown to `decimals` places (100.0 → 93.3 moved by 6.7, though the exact totals moved by 6.75). Without
+    `decimals` (as layouts written before it was asked for call it), between the exact totals."""
     scored = [sp for sp in staff_periods if sp.scored]
     out = []
     for before, after in zip(scored, scored[1:]):
         a, b = item_deductions(before), item_deductions(after)
         moved = tuple((item, a.get(item, Decimal(0)), b.get(item, Decimal(0)))
                       for item in sorted(set(a) | set(b)) if a.get(item) != b.get(item))
-        delta = round_half_up(after.total, decimals) - round_half_up(before.total, decimals)
+        delta = after.total - before.total if decimals is None else \
+            round_half_up(after.total, decimals) - round_half_up(before.total, decimals)
         out.append(Change(before.period.key, after.period.key, delta, moved))
     return out
 

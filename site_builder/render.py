@@ -6,6 +6,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -393,19 +394,22 @@ def _render_chunk(numbers: list[int]):
 def _template_frame(exc: BaseException, innermost: bool = False) -> tuple[str | None, int | None]:
     """The innermost template file and line in a Jinja runtime error's traceback. With `innermost`, only
     when the error was raised in the template itself (not in Python code it called)."""
-    found, last = (None, None), None
+    found, last = (None, None), ""
     tb = exc.__traceback__
     while tb is not None:
-        last = tb.tb_frame.f_code.co_filename
-        if last.endswith(_TEMPLATE_SUFFIXES):
-            found = (last, tb.tb_lineno)
+        code = tb.tb_frame.f_code
+        if code is not _Context.call.__code__ and not code.co_filename.startswith(_JINJA):
+            last = code.co_filename  # (how a call is made is not where it failed: a helper called wrongly)
+        if code.co_filename.endswith(_TEMPLATE_SUFFIXES):
+            found = (code.co_filename, tb.tb_lineno)
         tb = tb.tb_next
-    if innermost and not (last or "").endswith(_TEMPLATE_SUFFIXES):
+    if innermost and not last.endswith(_TEMPLATE_SUFFIXES):
         return None, None
     return found
 
 
 _TEMPLATE_SUFFIXES = (".html", ".xml", ".svg", ".txt", ".md")
+_JINJA = os.path.dirname(jinja2.__file__) + os.sep
 
 
 def _add(files: dict[str, bytes], path: str, data: bytes) -> None:

@@ -602,6 +602,8 @@ def test_a_site_overriding_one_template_keeps_the_shipped_strings_and_assets(mak
      "UI string `appraisal_title` (en) cannot be filled in"),
     ("layouts/inspector.html", "{% extends 'base.html' %}{% block main %}{{ inspector_id / 0 }}{% endblock %}\n",
      "layout-error", "layouts/inspector.html:1:", "unsupported operand"),
+    ("layouts/inspector.html", "{% extends 'base.html' %}{% block main %}{{ analytics.profile() }}{% endblock %}\n",
+     "layout-error", "layouts/inspector.html:1:", "missing 1 required positional argument"),
 ])
 def test_a_mistake_in_a_sites_ui_strings_or_layout_is_reported_where_it_is(make_site, file, text, code, where, says):
     site = make_site({"content/records/r.md": record()})
@@ -623,3 +625,13 @@ def test_every_ui_string_the_shipped_layouts_name_is_in_every_shipped_catalogue(
     for catalogue in (REPO / "layouts" / "i18n").glob("*.yaml"):
         strings = yaml.safe_load(catalogue.read_text(encoding="utf-8"))
         assert named - set(strings) == set(), catalogue.name  # else the page shows the key itself
+
+
+def test_a_site_layout_written_for_an_earlier_version_still_builds(make_site):
+    site = make_site({"content/records/r.md": record()})
+    shipped = (REPO / "layouts" / "staff.html").read_text(encoding="utf-8")
+    older = shipped.replace("analytics.changes(history_of, rules.decimals)", "analytics.changes(history_of)")
+    assert older != shipped
+    site.write("layouts/staff.html", older)  # as layouts copied before `changes` was given the decimals
+    result = site.run("build")
+    assert result.code == 0, result.err
