@@ -118,6 +118,11 @@ def _link(from_dir: str, to_path: str) -> str:
     return quote("/".join([".."] * (len(here) - common) + there[common:]), safe="/")
 
 
+def relative(from_path: str, to_path: str, anchor: str = "") -> str:
+    """A link from one output file to another (layouts see this module as `urls`, so it stays for theirs)."""
+    return linker(from_path)(to_path, anchor)
+
+
 def linker(from_path: str):
     """link(to_path, anchor="") from the output file `from_path` to another: relative, so that it works
     from any folder and from file://."""
