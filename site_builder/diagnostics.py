@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import operator
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Iterable
 
 ERROR = "error"
@@ -94,6 +95,12 @@ class Diagnostics:
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def site_path(path: Path, root: Path) -> str:
+    """How a diagnostic names a file: relative to the site root, or in full when it is elsewhere (a shipped
+    layout)."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

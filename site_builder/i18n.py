@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from string import Formatter
 
-from site_builder.diagnostics import Diagnostics, Pos
+from site_builder.diagnostics import Diagnostics, Pos, site_path
 from site_builder.fields import texts
 from site_builder.read import decode
 from site_builder.yamltree import Mapping, parse_yaml
@@ -56,7 +56,7 @@ def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnost
     found = [folder / "i18n" / f"{language}.yaml" for folder in reversed(folders)]  # the shipped ones first
     found = [path for path in found if path.is_file()]
     if not found:
-        rel = _shown(folders[0] / "i18n" / f"{language}.yaml", root)
+        rel = site_path(folders[0] / "i18n" / f"{language}.yaml", root)
         diags.warning(Pos(rel), "missing-catalog", f"no UI strings for `{language}`",
                       f"add {rel}; the default language's strings are used meanwhile")
     for path in found:
@@ -64,14 +64,10 @@ def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnost
     return strings
 
 
-def _shown(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
-
-
 def _read_catalog(path: Path, root: Path, before: dict[str, str], diags: Diagnostics) -> dict[str, str]:
     """One catalogue file. Each text must be a format Python can fill in, using only values the text it
     replaces (in `before`: the shipped one) is given."""
-    rel = _shown(path, root)
+    rel = site_path(path, root)
     text = decode(path.read_bytes(), rel, diags)
     node = parse_yaml(text, rel, diags) if text is not None else None
     if node is None:

@@ -19,7 +19,7 @@ from site_builder.figures import Figures
 from site_builder.fingerprint import layout_folders, templates_fingerprint
 from site_builder.cache import Fragments, cache_root
 from site_builder.deps import PageKeys
-from site_builder.diagnostics import Pos
+from site_builder.diagnostics import Pos, site_path
 from site_builder.i18n import Catalog, UIStringError, load_strings
 from site_builder.markup import MarkdownRenderer
 from site_builder.pages import Page, build_index, linker, plan
@@ -317,7 +317,7 @@ class Renderer:
 
     def _layout_diagnostic(self, exc, filename, line) -> Pos:
         path = Path(filename or "layouts")
-        rel = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.as_posix()
+        rel = site_path(path, self.root)
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         self.diags.error(Pos(rel, line or 0, 1 if line else 0), "layout-error", message,
                          "fix the template; `site-builder check` validates content, not layouts")

@@ -16,6 +16,7 @@ from site_builder.fields import Fields, as_id, as_number, as_text, label_text
 from site_builder.yamltree import Mapping, Node, Sequence
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47's shape: zh-CN, en, zh-Hant-TW
+_TAG_HINT = "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)"
 
 Label = dict  # language code -> text; "" is the text for every language
 
@@ -208,14 +209,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                   optional={"title": "site title", "languages": "every language built"})
     language = site.text("language") or "zh-CN"
     if not _LANGUAGE_TAG.fullmatch(language):
-        diags.error(site.pos("language"), "bad-rule", f"`{language}` is not a language tag",
-                    "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)")
+        diags.error(site.pos("language"), "bad-rule", f"`{language}` is not a language tag", _TAG_HINT)
     languages = []
     for node in site.items("languages"):
         tag = as_text(node, "`languages` entry", diags) or ""
         if not _LANGUAGE_TAG.fullmatch(tag):  # pages of other languages go in a folder named after it
-            diags.error(node.pos, "bad-rule", f"`{tag}` is not a language tag",
-                        "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)")
+            diags.error(node.pos, "bad-rule", f"`{tag}` is not a language tag", _TAG_HINT)
         elif tag in languages:
             diags.error(node.pos, "bad-rule", f"language `{tag}` is listed twice", "list each language once")
         else:
