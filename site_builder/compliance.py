@@ -4,6 +4,10 @@ Records first committed before `provenance.adopted` are imported paper history: 
 never someone else's commit, but a change after their period's sign-off still shows. A commit that only
 moved a record (renamed it, bytes unchanged) changed nothing in it: it is neither an amendment nor someone
 else's work on it.
+
+A signed-off period also changes when a record it held is deleted, or changed so that it no longer counts
+there (another date, someone taken off its staff): those records are found by comparing the sign-off commit
+with HEAD (`removals`), and the period of each person it no longer counts for is flagged as amended.
 """
 
 from __future__ import annotations
@@ -30,17 +34,56 @@ class RecordCompliance:
     foreign: tuple[Commit, ...]  # commits that changed it by an email that is not the inspector's
 
 
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """A record that counted in a period when the period was signed off and no longer counts there for some
+    of its staff."""
+
+    path: str  # where it was at the sign-off
+    month: str  # the signed-off period
+    staff: tuple[str, ...]  # whom it no longer counts for there
+    record: str  # its id now, or "" when it was deleted
+    sign_off: Commit
+
+
+def signed_in(site: Site, history: History) -> dict[str, Commit]:
+    """month -> the commit that added its sign-off (for the periods whose sign-off is committed)."""
+    out = {}
+    for month, sign_off in site.sign_offs.items():
+        file_history = history.of(sign_off.path)
+        if file_history:
+            out[month] = file_history.first
+    return out
+
+
+def removals(site: Site, signed: dict[str, Commit], changed: dict[str, list[tuple]],
+             then: dict[str, tuple[date, tuple[str, ...]]]) -> list[Removal]:
+    """The records taken out of signed-off periods: `changed` is, per sign-off commit, the record files that
+    differ at HEAD (history.changed_since); `then` the date and staff of each one's version at the sign-off,
+    by blob name (versions that cannot be read are passed over)."""
+    cutoff = site.rules.cutoff_day
+    by_path = {record.path: record for record in site.records.values()}
+    out = []
+    for month, sign_off in sorted(signed.items()):
+        for _, path, now, blob in changed.get(sign_off.hash, ()):
+            was = then.get(blob)
+            if was is None or period_of(was[0], cutoff).key != month:
+                continue
+            record = by_path.get(now) if now else None
+            kept = record.staff if record is not None and period_of(record.date, cutoff).key == month else ()
+            gone = tuple(person for person in was[1] if person not in kept)
+            if gone:
+                out.append(Removal(path, month, gone, record.id if record is not None else "", sign_off))
+    return out
+
+
 def record_compliance(site: Site, history: History) -> dict[str, RecordCompliance]:
     """Per record id; empty when the history is unknown or incomplete (nothing is guessed)."""
     if not history.complete:
         return {}
     rules = site.rules
     in_past_of = _Ancestry(history.parents)
-    signed_in: dict[str, Commit] = {}
-    for month, sign_off in site.sign_offs.items():
-        file_history = history.of(sign_off.path)
-        if file_history:
-            signed_in[month] = file_history.first
+    signed = signed_in(site, history)
     out = {}
     for record in site.records.values():
         file_history = history.of(record.path)
@@ -59,7 +102,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
                 foreign = tuple(c for c in file_history.changes if c.email not in emails)
                 if foreign:
                     flags.append(AUTHOR_MISMATCH)
-        sign_off = signed_in.get(period.key)
+        sign_off = signed.get(period.key)
         amendments = tuple(c for c in file_history.changes if sign_off and not in_past_of(sign_off, c))
         if amendments:
             flags.append(AMENDED_AFTER_SIGNOFF)
@@ -68,8 +111,21 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
 
 
 def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance],
-                      diags: Diagnostics) -> None:
-    """Warnings for `check` and `build`: each flagged record."""
+                      diags: Diagnostics, removed: list[Removal] = ()) -> None:
+    """Warnings for `check` and `build`: each flagged record, and each record taken out of a signed-off
+    period."""
+    for removal in removed:
+        staff, signed = ", ".join(removal.staff), f"period {removal.month} was signed off ({removal.sign_off.short})"
+        if not removal.record:
+            pos, message = Pos(removal.path, 1, 1), f"deleted after {signed}; it counted there for {staff}"
+        else:
+            now = site.records[removal.record].path
+            moved = f"moved from `{removal.path}` and " if now != removal.path else ""
+            pos, message = Pos(now, 1, 1), f"{moved}changed after {signed} so that it no longer counts there " \
+                f"for {staff}"
+        diags.warning(pos, "removed-after-signoff", message,
+                      "a signed-off period should only change through an appeal: if this was not meant, restore "
+                      f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)

@@ -92,7 +92,8 @@ class PageKeys:
 
     def _appraisal(self, staff_id: str, period: str) -> list[str]:
         sp = self.index.periods[period].staff[staff_id]
-        return [repr(sp.period), repr(sp.flags), *self._status(period), *(self.records[r.id] for r in sp.records)]
+        return [repr(sp.period), repr(sp.flags), *self._status(period), *(self.records[r.id] for r in sp.records),
+                *(f"removed {r.path} {r.record} {r.sign_off.hash}" for r in sp.removed)]
 
     def _staff(self, staff_id: str) -> list[str]:
         parts = []

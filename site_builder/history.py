@@ -78,6 +78,7 @@ class History:
     complete: bool = False
     problem: str = ""  # what could not be known, said once as a warning
     discarded: str = ""  # why a kept history could not be used (damaged, another version), or ""
+    head: str = ""  # the commit it was read at
 
     def of(self, path: str) -> FileHistory | None:
         return self.files.get(path)
@@ -103,7 +104,7 @@ def start_history(root: Path, keep: Path | None = None):
     kept, discarded = _load_kept(keep)
     head = _answer(root, "rev-parse", "-q", "--verify", "HEAD^{commit}")
     if kept is not None and head and kept[0] == head:
-        return lambda: History(kept[2], kept[3], complete=True, discarded=discarded)
+        return lambda: History(kept[2], kept[3], complete=True, discarded=discarded, head=head)
     since = kept if kept is not None and head and _moved_forward(root, kept[0], head) else None
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files, not pipes: git never waits on us
     try:
@@ -131,7 +132,7 @@ def start_history(root: Path, keep: Path | None = None):
         files, parents = _parse(log_text, since[2:] if since else None, since[1] if since else 0)
         if keep is not None and head:
             _save_kept(keep, head, count, files, parents)
-        return History(files, parents, complete=True, discarded=discarded)
+        return History(files, parents, complete=True, discarded=discarded, head=head)
 
     def finish() -> History:
         answer, _ = inside.communicate()
@@ -206,6 +207,70 @@ def patch(root: Path, commit: Commit, path: str) -> str:
     result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "-M",
                   "--follow", commit.hash, "--relative", "--", path)
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+
+
+def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dict[str, list[tuple]]:
+    """commit -> the files under `folder` whose bytes at `head` are not those at the commit, as (status, path
+    then, path now or "", blob then): status D (gone), M (changed) or R (renamed and changed; a file only
+    renamed is left out). One `git diff-tree` for all the commits."""
+    if not commits:
+        return {}
+    try:
+        result = subprocess.run(["git", "-C", str(root), "-c", "core.quotepath=off", "diff-tree", "--stdin", "--always",
+                                 "--format=%x1e", "-r", "--raw", "-M", "-z", "--relative", "--", folder],
+                                input="".join(f"{head} {commit}\n" for commit in commits).encode(),
+                                capture_output=True, check=False)
+    except OSError:
+        return {}
+    if result.returncode != 0:
+        return {}
+    out: dict[str, list[tuple]] = {}
+    sections = result.stdout.decode("utf-8", "surrogateescape").split("\x1e")[1:]  # one per commit, in order
+    for commit, section in zip(commits, sections):
+        changes = out[commit] = []
+        tokens = section.split("\0")
+        at = 0
+        while at < len(tokens):
+            token = tokens[at].strip("\n")
+            at += 1
+            if not token.startswith(":"):
+                continue
+            _, _, blob_then, blob_now, status = token[1:].split(" ")
+            if status[0] in ("R", "C"):
+                then, now = tokens[at], tokens[at + 1]
+                at += 2
+                if status[0] == "R" and blob_then != blob_now:  # (a pure rename changed nothing)
+                    changes.append(("R", then, now, blob_then))
+            else:
+                path = tokens[at]
+                at += 1
+                if status[0] in ("D", "M"):
+                    changes.append((status[0], path, path if status[0] == "M" else "", blob_then))
+    return out
+
+
+def blobs(root: Path, names: list[str]) -> dict[str, bytes]:
+    """blob name -> its bytes, from one `git cat-file --batch` ({} when git cannot say)."""
+    if not names:
+        return {}
+    try:
+        result = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"],
+                                input="".join(name + "\n" for name in names).encode(), capture_output=True, check=False)
+    except OSError:
+        return {}
+    out, data, at = {}, result.stdout, 0
+    for name in names:
+        line_end = data.find(b"\n", at)
+        if line_end < 0:
+            break
+        header = data[at:line_end].split()
+        at = line_end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            continue
+        size = int(header[2])
+        out[name] = data[at:at + size]
+        at += size + 1
+    return out
 
 
 class UnreadableDate(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import date
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,13 +12,15 @@ from pathlib import Path
 
 from site_builder import limits, workers
 from site_builder.cache import RecordCache, signature, site_folder
-from site_builder.compliance import record_compliance, report_compliance
+from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.history import History, patch, start_history
+from site_builder.history import History, blobs, changed_since, patch, start_history
 from site_builder.model import Site
-from site_builder.read import content_digest, discover, processing, read_context, read_source
+from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
 from site_builder.score import PeriodScores, score_site
 from site_builder.staged import Staged
+from site_builder.yamltree import Mapping as YamlMapping
+from site_builder.yamltree import Scalar, Sequence
 from site_builder.validate import Context, validate_context, validate_documents, validate_record_source
 
 
@@ -31,13 +34,14 @@ class Loaded:
     audits: dict = field(default_factory=dict)  # record id -> RecordCompliance
     amendments: Mapping = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
     bodies: dict = field(default_factory=dict)  # record path -> its body as sanitized HTML (when asked for)
+    removals: list = field(default_factory=list)  # [Removal]: records taken out of signed-off periods
 
     @property
     def ok(self) -> bool:
         return self.site is not None and not self.diagnostics.errors
 
     def scores(self) -> dict[str, PeriodScores]:
-        return score_site(self.site, self.audits)
+        return score_site(self.site, self.audits, self.removals)
 
 
 def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None,
@@ -101,8 +105,42 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
         diags.warning(Pos("."), "cache-discarded", f"the build cache file {kept_history} was {history.discarded} "
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
-    report_compliance(site, history, audits, diags)
-    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits), html)
+    removed = _removals(root, site, history) if staged is None else []
+    report_compliance(site, history, audits, diags, removed)
+    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits), html, removed)
+
+
+def _removals(root: Path, site: Site, history: History) -> list[Removal]:
+    """The records taken out of signed-off periods since their sign-off (see compliance.removals): git says
+    which record files differ between each sign-off commit and HEAD, and what they held then."""
+    if not history.complete or not history.head or not site.sign_offs:
+        return []
+    signed = signed_in(site, history)
+    changed = changed_since(root, history.head, sorted({commit.hash for commit in signed.values()}),
+                            FOLDERS["record"])
+    wanted = sorted({blob for changes in changed.values() for _, path, _, blob in changes if path.endswith(".md")})
+    then = {}
+    for blob, data in blobs(root, wanted).items():
+        was = _date_and_staff(data)
+        if was is not None:
+            then[blob] = was
+    return removals(site, signed, changed, then)
+
+
+def _date_and_staff(data: bytes) -> tuple | None:
+    """The `date` and `staff` of a record's earlier version, read leniently (it need not be valid now);
+    None when they cannot be made out."""
+    source = read_source(Path("."), "then.md", "record", "then", Diagnostics(), data)
+    meta = source.meta
+    if not isinstance(meta, YamlMapping) or not isinstance(meta.get("date"), Scalar):
+        return None
+    try:
+        when = date.fromisoformat(meta.get("date").text)
+    except ValueError:
+        return None
+    staff = meta.get("staff")
+    people = [staff] if isinstance(staff, Scalar) else list(staff.items) if isinstance(staff, Sequence) else []
+    return when, tuple(person.text for person in people if isinstance(person, Scalar))
 
 
 class Amendments(Mapping):

@@ -8,10 +8,11 @@ Arithmetic is exact: points are Decimals as written, the weighted mean is a Frac
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from site_builder.compliance import AMENDED_AFTER_SIGNOFF
 from site_builder.model import Appeal, Commendation, Finding, Record, Site
 from site_builder.periods import Period, period, period_of, span
 from site_builder.rules import Rules
@@ -81,6 +82,7 @@ class StaffPeriod:
     commendations: tuple[tuple[Record, Commendation], ...]
     flags: tuple[str, ...]
     records: tuple[Record, ...]  # every record that counted on a sheet, oldest first
+    removed: tuple = ()  # compliance.Removal: records that counted here at the sign-off and no longer do
 
     @property
     def scored(self) -> bool:
@@ -163,11 +165,12 @@ def _clean_items(form, memo: dict) -> dict[str, ItemScore]:
     return memo[form.key]
 
 
-def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores]:
+def score_site(site: Site, audits: dict | None = None, removals: list = ()) -> dict[str, PeriodScores]:
     """Every period from the first to the last that has a record or a sign-off, gaps included.
 
     `audits` (record id → RecordCompliance, from git) adds each record's compliance flags to the staff
-    periods it counts in.
+    periods it counts in; `removals` (compliance.Removal) flags the periods records were taken out of after
+    their sign-off as amended, for the staff they counted for.
     """
     rules = site.rules
     audits = audits or {}
@@ -197,6 +200,13 @@ def score_site(site: Site, audits: dict | None = None) -> dict[str, PeriodScores
             if records or person.employed(p.start, p.end):
                 staff[person.id] = _staff_period(shared, person.id, person.post, p, records, deductions, audits)
         out[p.key] = PeriodScores(p, p.key in site.sign_offs, staff)
+    for removal in removals:
+        staff = out[removal.month].staff if removal.month in out else {}
+        for person in removal.staff:
+            sp = staff.get(person)
+            if sp is not None:
+                flags = tuple(sorted({*sp.flags, AMENDED_AFTER_SIGNOFF}))
+                staff[person] = replace(sp, flags=flags, removed=sp.removed + (removal,))
     return out
 
 

@@ -497,3 +497,59 @@ def test_a_record_merged_in_before_the_sign_off_is_not_an_amendment(repo):
     site.write(*SIGN_OFF)
     commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
     assert "amended_after_signoff" not in flags(site)
+
+
+def _warnings(site) -> list[tuple[str, str]]:
+    return [(w["code"], w["file"]) for w in site.run("check", "--format", "json").json()["warnings"]]
+
+
+def test_a_record_deleted_after_sign_off_flags_the_period_it_counted_in(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    assert "amended_after_signoff" not in flags(site)
+    git(site, "rm", "-q", REC)
+    commit(site, "drop the deduction", date="2026-11-28T10:00:00+08:00")
+    assert flags(site) == ["amended_after_signoff", "missing_check:qa_monthly", "missing_check:supervisor_monthly",
+                           "unscored"]  # S001 is still on the staff, so the period is still theirs
+    assert ("removed-after-signoff", REC) in _warnings(site)
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/staff/S001/2026-11.html").read_text(encoding="utf-8")
+    assert f"{REC} counted here when the period was signed off" in page and "was deleted since" in page
+
+
+def test_a_record_moved_out_of_a_signed_off_period_or_off_someone_is_flagged_there(repo):
+    site = repo()
+    site.write(REC, record(staff=["S001", "S002"]))
+    commit(site, "check S001 and S002", date="2026-11-12T10:00:00+08:00")
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    assert "amended_after_signoff" not in flags(site, staff="S002")
+    site.write(REC, record(staff="S001"))  # S002 taken off the signed-off record
+    commit(site, "only S001", date="2026-11-28T10:00:00+08:00")
+    assert "amended_after_signoff" in flags(site, staff="S002") and "amended_after_signoff" in flags(site)
+    assert ("removed-after-signoff", REC) in _warnings(site)
+
+    later = "content/records/2026/12/sup-S001.md"
+    (site.root / later).parent.mkdir(parents=True)
+    git(site, "mv", REC, later)
+    site.write(later, record(date="2026-11-30"))  # dated into the next, unsigned period
+    commit(site, "redate", date="2026-11-29T10:00:00+08:00")
+    assert "amended_after_signoff" in flags(site) and "amended_after_signoff" in flags(site, staff="S002")
+    assert "amended_after_signoff" not in flags(site, month="2026-12")
+    warned = [w for w in site.run("check", "--format", "json").json()["warnings"]
+              if w["code"] == "removed-after-signoff"]
+    assert [w["file"] for w in warned] == [later] and f"moved from `{REC}`" in warned[0]["message"]
+
+
+def test_records_deleted_before_the_sign_off_or_only_renamed_after_it_are_not_flagged(repo):
+    site = repo()
+    site.write("content/records/2026/11/extra.md", record(date="2026-11-13"))
+    commit(site, "an extra check", date="2026-11-13T10:00:00+08:00")
+    git(site, "rm", "-q", "content/records/2026/11/extra.md")
+    commit(site, "withdrawn before the sign-off", date="2026-11-14T10:00:00+08:00")
+    checked_and_signed_off(site)
+    (site.root / "content/records/2026/11/moved").mkdir()
+    git(site, "mv", REC, "content/records/2026/11/moved/sup-S001.md")
+    commit(site, "file by week", date="2026-11-28T10:00:00+08:00")
+    assert "amended_after_signoff" not in flags(site)
+    assert _warnings(site) == []
