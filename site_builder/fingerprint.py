@@ -25,7 +25,10 @@ from pathlib import Path
 from site_builder import limits, workers
 from site_builder.cache import RACY_NS, FileDigests, code_fingerprint
 
-BUNDLED_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
+# the layouts shipped with site-builder: inside the package when it is installed from a wheel, else (from a
+# checkout, or installed editable) the repository's own layouts/ beside the package
+_PACKAGED = Path(__file__).resolve().parent / "layouts"
+BUNDLED_LAYOUTS = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "layouts"
 _SPLIT_FROM = 20_000  # files in the last listing: below this a second process costs more than it saves
 
 

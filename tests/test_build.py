@@ -635,3 +635,32 @@ def test_a_site_layout_written_for_an_earlier_version_still_builds(make_site):
     site.write("layouts/staff.html", older)  # as layouts copied before `changes` was given the decimals
     result = site.run("build")
     assert result.code == 0, result.err
+
+
+def test_an_installed_wheel_carries_the_shipped_layouts_and_builds_a_site_without_its_own(make_site, tmp_path):
+    import zipfile
+
+    source = tmp_path / "source"  # built from a copy: pip would leave build/ and egg-info in the checkout
+    for name in ("site_builder", "layouts"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    made = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "wheel"),
+                           str(source)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    wheel = zipfile.ZipFile(next((tmp_path / "wheel").glob("*.whl")))
+    shipped = sorted(f"site_builder/layouts/{p.relative_to(REPO / 'layouts').as_posix()}"
+                     for p in (REPO / "layouts").rglob("*") if p.is_file())
+    assert sorted(n for n in wheel.namelist() if n.startswith("site_builder/layouts/")) == shipped
+    wheel.extractall(tmp_path / "installed")
+
+    site = make_site({"content/records/2026/11/sup-S001.md": record()})
+    assert not (site.root / "layouts").exists()
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "installed")}
+    where = subprocess.run([sys.executable, "-c", "import site_builder; print(site_builder.__file__)"], env=env,
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert where.stdout.startswith(str(tmp_path / "installed"))  # the wheel's copy, not the checkout
+    built = subprocess.run([sys.executable, "-m", "site_builder", "--root", str(site.root), "build", "--quiet"],
+                           env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "S001" in (site.root / "_site/staff/S001.html").read_text(encoding="utf-8")
