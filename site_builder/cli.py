@@ -192,7 +192,7 @@ def cmd_scores(root: Path, args) -> int:
     from site_builder import report
     from site_builder.pipeline import load
 
-    if args.month and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+    if args.month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         raise UsageError(f"--month {args.month}: write the month as YYYY-MM, like 2026-11")
     loaded = load(root, cache=True)
     if not loaded.ok:
@@ -202,7 +202,7 @@ def cmd_scores(root: Path, args) -> int:
         return EXIT_CONTENT
     site = loaded.site
     periods = loaded.scores()
-    if args.month:
+    if args.month is not None:
         if args.month not in periods:
             known = ", ".join(periods) or "none"
             print(f"site-builder: no scores for {args.month} (months with scores: {known})", file=sys.stderr)
@@ -272,8 +272,10 @@ def cmd_new(root: Path, args) -> int:
     from site_builder.pipeline import load
     from site_builder.scaffold import record_path, request_problem, skeleton, skeleton_problem, write_new
 
-    try:
-        day = date.fromisoformat(args.date) if args.date else date.today()
+    try:  # (Python also reads 20261112 and 2026-W46-4; a record's date is written YYYY-MM-DD)
+        if args.date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
+            raise ValueError
+        day = date.fromisoformat(args.date) if args.date is not None else date.today()
     except ValueError:
         raise UsageError(f"--date {args.date}: write a real date as YYYY-MM-DD") from None
     loaded = load(root, cache=True)

@@ -10,6 +10,7 @@ from site_builder.model import Site
 from site_builder.read import FOLDERS, read_context, read_source
 from site_builder.rules import pick
 from site_builder.validate import validate_context, validate_record_source
+from site_builder.yamltree import as_text
 
 
 def request_problem(site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> str:
@@ -24,7 +25,9 @@ def request_problem(site: Site, check_type: str, staff: list[str], inspector: st
         if person not in site.staff:
             return f"unknown staff `{person}`{did_you_mean(person, site.staff)}"
         if not site.staff[person].employed(day, day):
-            return f"`{person}` is not employed on {day}"
+            joined, left = site.staff[person].joined, site.staff[person].left
+            return (f"`{person}` is not employed on {day} (joined {joined or '—'}, left {left or '—'}): give a "
+                    "--date within their employment, or correct `joined`/`left` in people.yaml")
     who = site.inspectors.get(inspector)
     if who is None:
         return f"unknown inspector `{inspector}`{did_you_mean(inspector, site.inspectors)}"
@@ -61,13 +64,13 @@ def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day:
         "---",
         f"type: {check_type}    # {pick(ct.label, language)}",
         f"date: {day.isoformat()}",
-        f"inspector: {inspector}    # {site.inspectors[inspector].name}",
-        f"staff: [{', '.join(staff)}]    # {names}",
+        f"inspector: {as_text(inspector)}    # {site.inspectors[inspector].name}",
+        f"staff: [{', '.join(as_text(s) for s in staff)}]    # {names}",
         "findings: []",
         "# To record findings, replace `findings: []` with a list such as:",
         "# findings:",
         "#   - item: a",
-        *([f"#     staff: {staff[0]}"] if len(staff) > 1 else []),
+        *([f"#     staff: {as_text(staff[0])}"] if len(staff) > 1 else []),
         "#     severity: general",
         "#     points: 1",
         "#     note: what you saw",
@@ -82,7 +85,7 @@ def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day:
             lines.append(f"#   {item.key}  {pick(item.label, language)} — {_bands(site, item)}{extra}{cites}")
     lines += [
         "commendations: []",
-        f"# A commendation (4.5.4): - {{staff: {staff[0]}, points: {rules.commendation.low}, reason: …}}"
+        f"# A commendation (4.5.4): - {{staff: {as_text(staff[0])}, points: {rules.commendation.low}, reason: …}}"
         f" ({rules.commendation} points)",
         "---",
         "What was checked, where, and what was seen.",

@@ -83,6 +83,12 @@ def _scalar_kind(value: str, plain: bool) -> str:
     return kind
 
 
+def as_text(value: str) -> str:
+    """`value` written so that YAML reads it as text: quoted when plain it would be a number, a date, a
+    boolean or null (an id such as `0012` or `yes`)."""
+    return value if _scalar_kind(value, True) == "str" else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def describe_char(ch: str) -> str:
     names = {"\x85": "NEXT LINE (U+0085)", "\u2028": "LINE SEPARATOR (U+2028)",
              "\u2029": "PARAGRAPH SEPARATOR (U+2029)", "\ufeff": "byte order mark (U+FEFF)"}

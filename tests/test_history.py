@@ -553,3 +553,24 @@ def test_records_deleted_before_the_sign_off_or_only_renamed_after_it_are_not_fl
     commit(site, "file by week", date="2026-11-28T10:00:00+08:00")
     assert "amended_after_signoff" not in flags(site)
     assert _warnings(site) == []
+
+
+def test_new_quotes_ids_yaml_would_read_as_numbers_or_booleans(make_site):
+    people = PEOPLE.replace("id: S002", 'id: "0012"').replace("id: I01", 'id: "007"')
+    site = make_site(people=people)
+    result = site.run("new", "supervisor_monthly", "--staff", "0012", "--staff", "S001", "--inspector", "007",
+                      "--date", "2026-11-12")
+    assert result.code == 0, result.err
+    text = (site.root / result.out.strip()).read_text(encoding="utf-8")
+    assert 'inspector: "007"' in text and 'staff: ["0012", S001]' in text
+    assert site.run("check").code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["new", "daily", "--staff", "S001", "--inspector", "I01", "--date", "20261112"], "YYYY-MM-DD"),
+    (["new", "daily", "--staff", "S003", "--inspector", "I01", "--date", "2026-11-12"], "left 2026-10-31"),
+    (["scores", "--month", ""], "YYYY-MM"),
+])
+def test_dates_and_months_are_given_as_written_in_records(make_site, args, message):
+    result = make_site().run(*args)
+    assert result.code == 2 and message in result.err
