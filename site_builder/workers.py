@@ -1,7 +1,9 @@
 """Worker processes for the stages that run on every core (reading records, rendering pages).
 
 Workers are forked, so they start with the parent's data and only results travel back. A worker dies with
-the build that forked it, instead of waiting for work for ever or writing after the build was killed.
+the build that forked it, instead of waiting for work for ever or writing after the build was killed. Ctrl-C
+is the build's to handle (it says "interrupted" and ends its workers): workers ignore it, so that a terminal's
+interrupt, which reaches every process of the group, does not make each of them print a traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 
 
 def pool(jobs: int):
     """A pool of `jobs` forked workers that end when this process ends."""
-    return multiprocessing.get_context("fork").Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+    main = threading.current_thread() is threading.main_thread()  # (signals can be set there only)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited by the workers
+    try:
+        return multiprocessing.get_context("fork").Pool(jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -36,6 +45,7 @@ class Forked:
         read, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: send every value, then leave without running the parent's cleanup
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             os.close(read)
             try:
                 with os.fdopen(write, "wb") as out:

@@ -182,3 +182,21 @@ def test_two_builds_started_together_never_interleave(tmp_path, sites):
         assert all("Traceback" not in err for _, err in results)
         assert tree(output) in (sites[pair[0]], sites[pair[1]]), f"{pair}: the output is a mix of two builds"
         assert leftovers(output) == []
+
+
+def test_ctrl_c_during_a_parallel_build_says_interrupted_without_tracebacks(tmp_path):
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, str(REPO / "bench/generate.py"), "--records", "2500", "--staff", "40",
+                    "--periods", "3", str(site)], check=True, capture_output=True)
+    env = {**_env(), "SITE_BUILDER_CACHE": str(tmp_path / "cache")}
+    build = subprocess.Popen(_command(site), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_session(build.pid)) < 1 + JOBS and build.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # until its workers are there
+    time.sleep(0.2)  # (an interrupt while the pool is being made reaches only the workers, which ignore it)
+    os.killpg(build.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to every process of the group
+    _, err = build.communicate(timeout=60)
+    assert build.returncode == 130, err
+    assert err.decode().strip() == "site-builder: interrupted"
+    assert _wait_gone(build.pid) == []
