@@ -132,7 +132,6 @@ def _print_diagnostics(diags, stream) -> None:
 
 def cmd_check(root: Path, args) -> int:
     from site_builder.pipeline import load
-    from site_builder.read import PEOPLE_FILE, RULES_FILE
 
     if args.staged:
         from site_builder.staged import StagedError, read_staged, staged_root
@@ -150,8 +149,7 @@ def cmd_check(root: Path, args) -> int:
         loaded = load(root, cache=True, jobs=os.cpu_count() or 1)
     diags = loaded.diagnostics
     given = _selected_paths(root, args.paths)
-    # every file depends on these two, so their errors always count
-    selected = None if given is None else given + [RULES_FILE, PEOPLE_FILE]
+    selected = None if given is None else _depending(root, given, loaded.files, diags.errors)
     errors = [d for d in diags.errors if selected is None or _wanted(d.file, selected)]
     warnings = [d for d in diags.warnings if selected is None or _wanted(d.file, selected)]
     if args.format == "json":
@@ -167,21 +165,43 @@ def cmd_check(root: Path, args) -> int:
 
 
 def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
-    """The given paths relative to the root; a folder selects everything below it."""
+    """The given paths relative to the root (each relative to the current folder, else to the root); a folder
+    selects everything below it."""
     if not paths:
         return None
     selected = []
     for path in paths:
-        full = (Path.cwd() / path).resolve()
-        if not full.exists() and not path.is_absolute():
-            full = (root / path).resolve()  # a path given relative to the site root
-        if not full.exists():
+        found = [full for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
+                 if full.exists()]
+        inside = [full.relative_to(root).as_posix() for full in found if full.is_relative_to(root)]
+        if inside:
+            selected.append(inside[0])
+        elif found:
+            raise UsageError(f"{path} is outside the site root {root}")
+        else:
             raise UsageError(f"no such file or folder: {path}")
-        try:
-            selected.append(full.relative_to(root).as_posix())
-        except ValueError:
-            raise UsageError(f"{path} is outside the site root {root}") from None
     return selected
+
+
+def _depending(root: Path, given: list[str], files: list[str], errors: list) -> list[str] | None:
+    """What `check PATH…` reports on: the files given, and those whose errors a change to them can cause.
+    Every document is validated against rules.yaml and people.yaml, so their errors always count, and when
+    one of them is given, everyone's do (None); an appeal's errors count when the record it names is given."""
+    from site_builder.diagnostics import Diagnostics
+    from site_builder.read import FOLDERS, PEOPLE_FILE, RULES_FILE, read_source
+    from site_builder.yamltree import Mapping, Scalar
+
+    if any(_wanted(context, given) for context in (RULES_FILE, PEOPLE_FILE)):
+        return None
+    records = FOLDERS["record"] + "/"
+    ids = {path[len(records):-3] for path in files if path.startswith(records) and _wanted(path, given)}
+    related = []
+    for path in sorted({d.file for d in errors if d.file.startswith(FOLDERS["appeal"] + "/")} if ids else ()):
+        meta = read_source(root, path, "appeal", "", Diagnostics()).meta
+        target = meta.get("record") if isinstance(meta, Mapping) else None
+        if isinstance(target, Scalar) and target.text in ids:
+            related.append(path)
+    return given + [RULES_FILE, PEOPLE_FILE] + related
 
 
 def _wanted(file: str, selected: list[str]) -> bool:

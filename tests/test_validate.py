@@ -8,6 +8,9 @@ first finding or commendation on line 7.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -317,3 +320,20 @@ def test_two_findings_with_ids_that_are_not_ids_are_not_also_called_duplicates(m
     result = make_site({R: record(findings=bad)}).run("check", "--format", "json")
     codes = [e["code"] for e in result.json()["errors"]]
     assert result.code == 1 and "bad-id" in codes and "duplicate-id" not in codes, codes
+
+
+def test_check_of_given_files_reports_the_errors_their_change_causes_elsewhere(make_site, tmp_path):
+    other = "content/records/other.md"
+    site = make_site({R: record(), AP: appeal(), other: record(inspector="I99")})  # r lost its finding
+    result = site.run("check", R)  # the appeal on r's finding 1 is broken by r: it counts
+    assert result.code == 1 and f"{AP}:3:" in result.out and other not in result.out
+    assert site.run("check", other.replace("other", "missing")).code == 2
+    # people.yaml given: every document is checked against it, so everyone's errors count
+    result = site.run("check", "content/people.yaml")
+    assert result.code == 1 and f"{other}:4:" in result.out and f"{AP}:3:" in result.out
+    # a path relative to --root is found there even when the current folder has a file of that name
+    (tmp_path / "cwd" / "content/records").mkdir(parents=True)
+    (tmp_path / "cwd" / other).write_text("stray", encoding="utf-8")
+    moved = subprocess.run([sys.executable, "-m", "site_builder", "--root", str(site.root), "check", other],
+                           cwd=tmp_path / "cwd", capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert moved.returncode == 1 and f"{other}:4:" in moved.stdout
