@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import posixpath
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -179,6 +180,10 @@ class Server(ThreadingHTTPServer):
     stopping = False
 
 
+class Server6(Server):
+    address_family = socket.AF_INET6  # --host ::1, say
+
+
 class Watcher:
     """Rebuilds after a burst of changes to content/, layouts/ or rules.yaml has settled."""
 
@@ -235,8 +240,11 @@ class Running:
 
     def __init__(self, root: Path, host: str, port: int, report: Callable[[str], None]):
         self.preview = Preview(root, report)
+        # the port first (OSError if it is taken: said at once, not after the first build), then the build;
+        # a browser that connects meanwhile waits for it
+        server = Server6 if ":" in host else Server
+        self.server = server((host, port), _handler(self.preview))
         self.preview.rebuild()
-        self.server = Server((host, port), _handler(self.preview))  # OSError if the port is taken
         self.watcher = Watcher(self.preview)
         self.watcher.start()
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -246,7 +254,7 @@ class Running:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
     def stop(self) -> None:
         self.server.stopping = True

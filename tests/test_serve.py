@@ -191,3 +191,38 @@ def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_gives_a_clean_buil
     assert sorted(p for p in rendered if "records/" in p) == ["en/records/r2.html", "records/r2.html"]
     assert not any(p.endswith(("r0.html", "r1.html", "r3.html")) for p in rendered)
     assert state.files == render_site(site.root).files
+
+
+def test_a_taken_port_is_said_before_the_first_build(make_site, monkeypatch):
+    from site_builder import serve
+
+    built = []
+    monkeypatch.setattr(serve.Preview, "rebuild", lambda self: built.append(1))
+    site = make_site({REC: record()})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            Running(site.root, "127.0.0.1", taken.getsockname()[1], report=lambda line: None)
+    assert built == []
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_serves_on_an_ipv6_host(make_site):
+    site = make_site({REC: record()})
+    running = Running(site.root, "::1", 0, report=lambda line: None)
+    try:
+        assert running.url.startswith("http://[::1]:")
+        status, page = get(running.url)
+        assert status == 200 and "<html" in page
+    finally:
+        running.stop()
