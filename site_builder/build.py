@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from site_builder.cache import FileDigests, Fragments
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fingerprint import Inputs, layout_folders
-from site_builder.publish import MARKER, intact, output_lock, publishing, read_manifest, recover
+from site_builder.publish import MARKER, check_replaceable, intact, output_lock, publishing, read_manifest, recover
 
 if TYPE_CHECKING:
     from site_builder.pipeline import Loaded
@@ -89,6 +89,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     inputs = scanned.fingerprint
     try:
         if output.exists() and cache:
+            check_replaceable(output)  # (before the lock: a refused folder gets no lock file beside it)
             with output_lock(output):
                 recover(output)  # what a build killed after its swap left beside the output
                 published = read_manifest(output, head_only=True)

@@ -344,6 +344,9 @@ def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -
         elif (root / path).is_file() and staged is None:
             with processing(path):
                 sources.append(read_source(root, path, kind, "", diags))
+        elif (root / path).exists() and staged is None:
+            diags.error(Pos(path), "not-a-file", f"`{path}` is a folder or a device, not a file",
+                        f"replace it with the {kind} file")
         else:
             diags.error(Pos(path), "missing-file", f"`{path}` does not exist",
                         "run site-builder in a site root, or pass --root DIR")

@@ -148,3 +148,12 @@ def test_symlink_out_of_the_content_folder(make_site, tmp_path):
     (site.root / "content/records").mkdir(parents=True)
     os.symlink(outside, site.root / R)
     reported(site.run("check", "--format", "json"), "symlink", R, 0, 0)
+
+
+def test_people_yaml_that_is_a_folder_is_said_to_be_one(make_site):
+    site = make_site()
+    (site.root / "content/people.yaml").unlink()
+    (site.root / "content/people.yaml").mkdir()
+    result = site.run("check", "--format", "json")
+    assert result.code == 1
+    assert [(e["code"], e["file"]) for e in result.json()["errors"]] == [("not-a-file", "content/people.yaml")]
