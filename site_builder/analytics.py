@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from statistics import median
 
-from site_builder.model import Site
+from site_builder.model import Site, exact
 from site_builder.periods import period_of
 from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of,
                                 round_half_up)
@@ -100,6 +100,7 @@ def _mean(values: list[Fraction]) -> Fraction | None:
     return sum(values, Fraction(0)) / len(values) if values else None
 
 
+@exact
 def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodSummary]:
     deductions = deductions_of(site)
     by_period: dict[str, list[Deduction]] = defaultdict(list)
@@ -183,6 +184,7 @@ class _Tally:
                     reduced=self.status[STATUS_REDUCED], repeat_checks=self.staff_checks - len(self.staff))
 
 
+@exact
 def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]:
     """One row per inspector and check type, per period and over all periods ("all")."""
     deductions = deductions_of(site)
@@ -228,6 +230,7 @@ class Change:
     items: tuple[tuple[str, Decimal, Decimal], ...]  # item, deducted before, deducted after (only changed)
 
 
+@exact
 def item_deductions(sp) -> dict[str, Decimal]:
     """Counted points deducted per item across a staff period's sheets."""
     out: dict[str, Decimal] = {}
@@ -238,6 +241,7 @@ def item_deductions(sp) -> dict[str, Decimal]:
     return out
 
 
+@exact
 def changes(staff_periods: list, decimals: int | None = None) -> list[Change]:
     """Period-to-period changes of one person, between consecutive scored periods: between the totals as
     shown to `decimals` places (100.0 → 93.3 moved by 6.7, though the exact totals moved by 6.75). Without
@@ -254,6 +258,7 @@ def changes(staff_periods: list, decimals: int | None = None) -> list[Change]:
     return out
 
 
+@exact
 def profile(staff_periods: list) -> dict[str, Decimal]:
     """Points deducted per item over every period of one person."""
     out: dict[str, Decimal] = {}

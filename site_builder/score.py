@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from site_builder.compliance import AMENDED_AFTER_SIGNOFF
-from site_builder.model import Appeal, Commendation, Finding, Record, Site
+from site_builder.model import Appeal, Commendation, Finding, Record, Site, exact
 from site_builder.periods import Period, period, period_of, span
 from site_builder.rules import Rules
 
@@ -165,6 +165,7 @@ def _clean_items(form, memo: dict) -> dict[str, ItemScore]:
     return memo[form.key]
 
 
+@exact
 def score_site(site: Site, audits: dict | None = None, removals: list = ()) -> dict[str, PeriodScores]:
     """Every period from the first to the last that has a record or a sign-off, gaps included.
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
-from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
+from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff, exact
 from site_builder.periods import period
 from site_builder.read import RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, load_rules, pick
@@ -338,6 +338,7 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
     return findings
 
 
+@exact
 def _severity(e: Fields, rules: Rules, item, diags: Diagnostics) -> str | None:
     """The finding's band: as written, or (rate items) derived from the shortfall, and consistent with it."""
     claimed = e.ident("severity") if e.has("severity") else None

@@ -230,3 +230,17 @@ def test_period_of_handles_year_end():
     from datetime import date
     assert period_of(date(2026, 12, 31), 25).key == "2027-01"
     assert period_of(date(2027, 1, 1), 25).start == date(2026, 12, 26)
+
+
+def test_numbers_written_with_more_than_28_digits_are_still_exact(make_site):
+    # Decimal's default context rounds to 28 digits; the sum here needs 30
+    tiny = "0." + "0" * 26 + "1"  # 1e-27
+    rules = RULES.replace("  step: 0.5 ", f"  step: {tiny} ")
+    sup = record(findings=finding("a", "3.5" + "0" * 25 + "1", "serious"))
+    qa = record("qa_monthly", inspector="I05", findings=finding("a", 4, "serious"))
+    site = make_site({SUP: sup, "content/records/2026/11/qa.md": qa}, rules=rules)
+    # base = (96.499…999 + 96) / 2 = 96.2499…9995, half up to one decimal: 96.2, not 96.3
+    assert staff_scores(site)["base"] == 96.2
+    # a rate shortfall a hair under 10 points is in the 1–2 band, not 3–5
+    rate = finding("c", 2, severity=None, required_rate="95." + "0" * 28 + "1", actual_rate="85." + "0" * 28 + "2")
+    assert make_site({SUP: record(findings=rate)}).run("check").code == 0
