@@ -236,10 +236,10 @@ def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dic
             if not token.startswith(":"):
                 continue
             _, _, blob_then, blob_now, status = token[1:].split(" ")
-            if status[0] in ("R", "C"):
+            if status[0] == "R":  # (renames are paired by similarity, as `git log -M` pairs them)
                 then, now = tokens[at], tokens[at + 1]
                 at += 2
-                if status[0] == "R" and blob_then != blob_now:  # (a pure rename changed nothing)
+                if blob_then != blob_now:  # (a pure rename changed nothing)
                     changes.append(("R", then, now, blob_then))
             else:
                 path = tokens[at]

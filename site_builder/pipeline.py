@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
-from datetime import date
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from site_builder import limits, workers
@@ -19,9 +19,9 @@ from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
 from site_builder.score import PeriodScores, score_site
 from site_builder.staged import Staged
+from site_builder.validate import Context, validate_context, validate_documents, validate_record_source
 from site_builder.yamltree import Mapping as YamlMapping
 from site_builder.yamltree import Scalar, Sequence
-from site_builder.validate import Context, validate_context, validate_documents, validate_record_source
 
 
 @dataclass
