@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import operator
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
@@ -30,9 +31,9 @@ class Diagnostic:
         if self.line:
             where += f":{self.line}:{self.column or 1}"
         label = "" if self.severity == ERROR else "warning: "
-        out = f"{where}: {label}{self.code}: {self.message}"
+        out = _visible(f"{where}: {label}{self.code}: {self.message}")
         if self.hint:
-            out += f"\n    hint: {self.hint}"
+            out += f"\n    hint: {_visible(self.hint)}"
         return out
 
     def as_json(self) -> dict:
@@ -55,6 +56,15 @@ def pickled_by_fields(cls):
     values = operator.attrgetter(*names)
     cls.__reduce__ = lambda self: (cls, values(self) if len(names) > 1 else (values(self),))
     return cls
+
+
+# Control characters in a message (a commit author's email may hold terminal escape sequences: retitling the
+# terminal, overwriting a line of a CI log) are written out as `\x1b`, never sent to the terminal as they are.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # (tabs and line breaks stay)
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @pickled_by_fields

@@ -16,6 +16,7 @@ as the log is in topological order.
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -24,7 +25,14 @@ from pathlib import Path
 
 from site_builder.cache import code_fingerprint, write_atomically
 
-_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%s"
+# Two logs, each split only at NUL bytes, which neither git's own fields, nor paths, nor what a committer
+# writes (names, emails, subjects: git refuses NUL in them) can hold. The first has only what git writes itself
+# (hashes, parents, dates) and the files each commit changed; the second who made each commit and its subject.
+# (Read otherwise, a subject or a file name holding a separator could pass for another commit, by someone else.)
+_FORMAT = "%H%x00%P%x00%cI"
+_PEOPLE = "%H%x00%an%x00%ae%x00%s"
+_HASH = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
+_STATUS = re.compile(r"[A-Z]+[0-9]*")  # git's status letters (one per parent for a merge), a similarity
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,29 +115,33 @@ def start_history(root: Path, keep: Path | None = None):
         return lambda: History(kept[2], kept[3], complete=True, discarded=discarded, head=head)
     since = kept if kept is not None and head and _moved_forward(root, kept[0], head) else None
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # files, not pipes: git never waits on us
+    who = tempfile.TemporaryFile()
+    # up to the commit named above, even if another is made meanwhile
+    span = [f"{since[0]}..{head}"] if since else [head] if head else []
     try:
         inside = subprocess.Popen(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree",
                                    "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", "--topo-order",
                                 f"--format={_FORMAT}", "--name-status", "-M", "-z", "--relative",
                                 # parents as the site's own history links them; what a merge changed itself
-                                "--parents", "--cc",
-                                # up to the commit named above, even if another is made meanwhile
-                                *([f"{since[0]}..{head}"] if since else [head] if head else []), "--", "."],
-                               stdout=out, stderr=err)
+                                "--parents", "--cc", *span, "--", "."], stdout=out, stderr=err)
+        people = subprocess.Popen(["git", "-C", str(root), "log", f"--format={_PEOPLE}", "-z", *span],
+                                  stdout=who, stderr=subprocess.DEVNULL)
     except OSError:
         out.close()
         err.close()
+        who.close()
         return lambda: History(problem="git is not installed, so records have no provenance and no git flags")
 
-    def parsed(text: bytes, shallow: bool) -> History:
+    def parsed(text: bytes, names: bytes, shallow: bool) -> History:
+        log_text = text.decode("utf-8", "surrogateescape")
+        people_text = names.decode("utf-8", "surrogateescape")
         if shallow:
-            return History(*_parse(text.decode("utf-8", "surrogateescape")), complete=False, problem=(
+            return History(*_parse(log_text, people_text)[:2], complete=False, problem=(
                 "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
                 "computed (fetch the full history with `git fetch --unshallow`)"))
-        log_text = text.decode("utf-8", "surrogateescape")
-        count = (since[1] if since else 0) + log_text.count("\x1e")  # commits read so far, kept ones too
-        files, parents = _parse(log_text, since[2:] if since else None, since[1] if since else 0)
+        files, parents, read = _parse(log_text, people_text, since[2:] if since else None, since[1] if since else 0)
+        count = (since[1] if since else 0) + read  # commits read so far, kept ones too
         if keep is not None and head:
             _save_kept(keep, head, count, files, parents)
         return History(files, parents, complete=True, discarded=discarded, head=head)
@@ -137,10 +149,12 @@ def start_history(root: Path, keep: Path | None = None):
     def finish() -> History:
         answer, _ = inside.communicate()
         log.wait()
-        with out, err:
+        people.wait()
+        with out, err, who:
             out.seek(0)
             err.seek(0)
-            text, problem = out.read(), err.read()
+            who.seek(0)
+            text, problem, names = out.read(), err.read(), who.read()
         if inside.returncode != 0:
             return History(problem="the site is not in a git repository, so records have no provenance "
                                    "and no git flags (late entry, amended after sign-off, author mismatch)")
@@ -149,8 +163,8 @@ def start_history(root: Path, keep: Path | None = None):
             return History(complete=not shallow, problem="" if b"does not have any commits" in problem
                            else "git log failed: " + problem.decode("utf-8", "replace").strip())
         try:
-            return parsed(text, shallow)
-        except UnreadableDate as exc:
+            return parsed(text, names, shallow)
+        except UnreadableHistory as exc:
             return History(problem=str(exc))
 
     return finish
@@ -204,6 +218,8 @@ def _save_kept(keep: Path, head: str, count: int, files: dict, parents: dict) ->
 def patch(root: Path, commit: Commit, path: str) -> str:
     """What `commit` changed in `path` (a unified diff), for showing an amendment after sign-off."""
     # (--follow: when the commit also renamed the file, the diff is against its old name, not all "new")
+    if not _HASH.fullmatch(commit.hash):  # (it comes from git's log; never pass git anything else)
+        return ""
     result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "-M",
                   "--follow", commit.hash, "--relative", "--", path)
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
@@ -273,7 +289,11 @@ def blobs(root: Path, names: list[str]) -> dict[str, bytes]:
     return out
 
 
-class UnreadableDate(Exception):
+class UnreadableHistory(Exception):
+    """git's log is not as site-builder reads it; the message says so, for a warning."""
+
+
+class UnreadableDate(UnreadableHistory):
     """A commit's date that Python cannot represent."""
 
     def __init__(self, commit: str, date: str):
@@ -281,10 +301,58 @@ class UnreadableDate(Exception):
                          "no provenance and no git flags (fix the commit's date, e.g. by rewriting it)")
 
 
-def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> tuple[dict, dict]:
-    """Each file's commits from `git log` output, newest first, and each commit's parents; with `older` (the
-    files and parents of a kept history of `base` commits), the log holds only the commits made since, and
-    the two are joined (following the new commits' renames)."""
+def _unreadable(what: str) -> UnreadableHistory:
+    return UnreadableHistory(f"git's log could not be read ({what}), so records have no provenance and no git "
+                             "flags (`git fsck` may say what is wrong with the repository)")
+
+
+def _commits(text: str) -> list[tuple[str, str, str, list[tuple[str, ...]]]]:
+    """(hash, parents, commit date, [(status, path…)]) of each commit of the first log, newest first."""
+    tokens, at, out = text.split("\0"), 0, []
+    while at < len(tokens):
+        token = tokens[at].lstrip("\n")
+        if not token:
+            at += 1
+            continue
+        if not _HASH.fullmatch(token) or at + 2 >= len(tokens) or \
+                not all(_HASH.fullmatch(p) for p in tokens[at + 1].split()):
+            raise _unreadable(f"`{token[:40]!r}` where a commit was expected")
+        changes: list[tuple[str, ...]] = []
+        out.append((token, tokens[at + 1], tokens[at + 2], changes))
+        at += 3
+        while at < len(tokens):
+            status = tokens[at].lstrip("\n")
+            if not status:
+                at += 1
+            elif _STATUS.fullmatch(status):
+                width = 3 if status[0] in ("R", "C") else 2  # a rename or copy names the file before and after
+                if at + width > len(tokens):
+                    raise _unreadable("a change without its file")
+                changes.append((status, *tokens[at + 1:at + width]))
+                at += width
+            else:
+                break  # the next commit
+    return out
+
+
+def _people(text: str) -> dict[str, tuple[str, str, str]]:
+    """hash -> (author, email, subject), from the second log."""
+    tokens = text.split("\0")
+    if len(tokens) % 4 == 1 and tokens[-1] in ("", "\n"):  # a NUL at the end
+        tokens.pop()
+    out = {}
+    for at in range(0, len(tokens), 4):
+        commit = tokens[at].lstrip("\n")
+        if not _HASH.fullmatch(commit) or at + 3 >= len(tokens):
+            raise _unreadable(f"`{commit[:40]!r}` where a commit was expected among the authors")
+        out[commit] = (tokens[at + 1], tokens[at + 2], tokens[at + 3])
+    return out
+
+
+def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base: int = 0) -> tuple[dict, dict, int]:
+    """Each file's commits from the two `git log`s (see _FORMAT), newest first, each commit's parents, and how
+    many commits were read; with `older` (the files and parents of a kept history of `base` commits), the logs
+    hold only the commits made since, and the two are joined (following the new commits' renames)."""
     commits_of: dict[str, list[Commit]] = {}
     parents: dict[str, tuple[str, ...]] = dict(older[1]) if older else {}
     moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
@@ -292,23 +360,20 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
     # names whose older commits belong to a file since deleted (read newest first: a deletion ends a file's
     # life, so a record deleted and added again does not inherit its predecessor's history)
     ended: set[str] = set()
-    chunks = [c for c in text.split("\x1e") if c]
-    for index, chunk in enumerate(chunks):
-        header, _, changes = chunk.partition("\0")
-        commit_hash, parent_hashes, author, email, committed, subject = header.split("\x1f", 5)
+    listed, made_by = _commits(text), _people(people)
+    for index, (commit_hash, parent_hashes, committed, changes) in enumerate(listed):
         parents[commit_hash] = tuple(parent_hashes.split())
         try:
             when = datetime.fromisoformat(committed)
         except ValueError:  # git accepts years past 9999 and zones past ±24 h; Python's dates do not
             raise UnreadableDate(commit_hash, committed) from None
-        commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(chunks) - index)
-        tokens = [t for t in changes.lstrip("\n").split("\0") if t]
-        at = 0
-        while at < len(tokens):
-            status = tokens[at]
+        if commit_hash not in made_by:
+            raise _unreadable(f"commit {commit_hash[:10]} has no author")
+        author, email, subject = made_by[commit_hash]
+        commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(listed) - index)
+        for status, *paths in changes:
             if status[:1] in ("R", "C"):
-                old, new = tokens[at + 1], tokens[at + 2]
-                at += 3
+                old, new = paths
                 if new in ended:  # made a file that was deleted later: so is what it came from
                     if status[0] == "R":
                         ended.add(old)
@@ -321,8 +386,7 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
                     if status == "R100":  # git's similarity index: the very same bytes under a new name
                         moves_of.setdefault(current, set()).add(commit.hash)
             else:
-                path = tokens[at + 1]
-                at += 2
+                path = paths[0]
                 if path in ended:
                     continue
                 if status[0] == "D":
@@ -331,7 +395,7 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
                 commits_of.setdefault(renamed.get(path, path), []).append(commit)
     if older is None:
         return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ()))) for path, commits in
-                commits_of.items()}, parents
+                commits_of.items()}, parents, len(listed)
     # the kept files the new commits did not touch stay as they were; those they deleted are gone
     joined = {path: kept for path, kept in older[0].items() if path not in ended}
     gathered: dict[str, list[FileHistory]] = {}  # kept histories of files renamed since, under their names now
@@ -347,4 +411,4 @@ def _parse(text: str, older: tuple[dict, dict] | None = None, base: int = 0) -> 
         before = joined.get(path)
         joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()),
                                    frozenset(moves_of.get(path, ())) | (before.moves if before else frozenset()))
-    return joined, parents
+    return joined, parents, len(listed)

@@ -117,6 +117,19 @@ def error_page(preview: Preview, state: State) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def _host_allowed(header: str, bound: str) -> bool:
+    """Whether a request's Host is this machine, when the preview listens on loopback only (the default): a
+    web page elsewhere could otherwise make the browser ask for the appraisals under a name of its own that
+    points here (DNS rebinding). Listening on another address is asking to be reached by any name."""
+    if bound not in _LOOPBACK_NAMES and not bound.startswith("127."):
+        return True
+    host = header.rsplit(":", 1)[0] if not header.startswith("[") else header[1:].partition("]")[0]
+    return host.lower() in _LOOPBACK_NAMES or host.startswith("127.")
+
+
 def _handler(preview: Preview):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -125,6 +138,8 @@ def _handler(preview: Preview):
             pass
 
         def do_GET(self):
+            if not _host_allowed(self.headers.get("Host", ""), self.server.server_address[0]):
+                return self._send(HTTPStatus.FORBIDDEN, b"this preview answers only to localhost", "text/plain")
             path = unquote(urlsplit(self.path).path)
             if path == RELOAD_PATH:
                 return self._events()

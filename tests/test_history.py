@@ -245,7 +245,8 @@ def test_a_kept_history_reads_only_the_new_commits_and_equals_a_full_read(repo, 
     commit(site, "new file, old name", date="2026-11-16T10:00:00+08:00")
     logs = _reads(monkeypatch)
     kept = read_history(site.root, keep)
-    assert len(logs) == 1 and any(".." in arg for arg in logs[0])  # only the commits since were read
+    # only the commits since were read (the log of changes, and the one of who made them)
+    assert len(logs) == 2 and all(any(".." in arg for arg in log) for log in logs)
     monkeypatch.undo()
     full = read_history(site.root)
     assert kept.files == full.files and kept.parents == full.parents and len(full.parents) == 6
@@ -278,7 +279,7 @@ def test_a_kept_history_is_read_again_in_full_after_a_rewrite_or_a_merge(repo, t
         git(site, "merge", "-q", "--no-edit", "side", date="2026-11-15T10:00:00+08:00")
     logs = _reads(monkeypatch)
     kept = read_history(site.root, keep)
-    assert len(logs) == 1 and not any(".." in arg for arg in logs[0])  # the whole log, as without a kept one
+    assert len(logs) == 2 and not any(".." in arg for log in logs for arg in log)  # the whole log, as without a kept one
     monkeypatch.undo()
     assert kept.files == read_history(site.root).files
 
@@ -574,3 +575,38 @@ def test_new_quotes_ids_yaml_would_read_as_numbers_or_booleans(make_site):
 def test_dates_and_months_are_given_as_written_in_records(make_site, args, message):
     result = make_site().run(*args)
     assert result.code == 2 and message in result.err
+
+
+def test_a_commit_subject_or_name_holding_separators_cannot_pass_for_another_commit(repo):
+    """What a committer writes (subject, name) and file names are data: a subject that spells out another
+    commit by someone else, with a hash that is really an option for git, changes nobody's provenance."""
+    site = repo()
+    checked_and_signed_off(site)
+    site.write(REC, record(findings=finding("a", 1)))
+    git(site, "add", "-A")
+    forged = "fix typo\x1e--output=" + str(site.root / "written") + "\x1f\x1fLi Na\x1flina@example.com\x1f" \
+        "2026-11-01T00:00:00+08:00\x1fimport"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Mallory\x1f\x1fx", "GIT_AUTHOR_EMAIL": "mallory@evil.test",
+           "GIT_COMMITTER_NAME": "Mallory", "GIT_COMMITTER_EMAIL": "mallory@evil.test",
+           "GIT_AUTHOR_DATE": "2026-11-28T10:00:00+08:00", "GIT_COMMITTER_DATE": "2026-11-28T10:00:00+08:00"}
+    subprocess.run(["git", "-C", str(site.root), "commit", "-q", "-m", forged], env=env, check=True)
+    side = "content/records/side\x1e" + "0" * 40 + "\x1fx.md"  # a file name with separators, added and removed
+    (site.root / side).write_text("x", encoding="utf-8")
+    commit(site, "odd name", date="2026-11-29T10:00:00+08:00")
+    (site.root / side).unlink()
+    commit(site, "remove it", date="2026-11-29T11:00:00+08:00")
+
+    assert sorted(flags(site)) == ["amended_after_signoff", "author_mismatch", "missing_check:qa_monthly"]
+    from site_builder.history import read_history
+    commits = read_history(site.root).of(REC).commits
+    assert [(c.author, c.email, c.subject[:8]) for c in commits] == [
+        ("Mallory\x1f\x1fx", "mallory@evil.test", "fix typo"), ("Someone", "lina@example.com", "check S0")]
+    assert site.run("build").code == 0 and not (site.root / "written").exists()
+
+
+def test_terminal_escapes_in_a_commit_email_are_written_out_not_sent_to_the_terminal(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="m\x1b]0;owned\x07@evil.test")
+    result = site.run("check")
+    assert "author-mismatch" in result.out and "\x1b" not in result.out and "\\x1b]0;owned\\x07" in result.out

@@ -71,7 +71,7 @@ def test_the_events_stream_announces_each_build(served):
 
     def listen():
         with socket.create_connection((host, port), timeout=10) as sock:
-            sock.sendall(f"GET {RELOAD_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sock.sendall(f"GET {RELOAD_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
             buffer = b""
             while buffer.count(b"data:") < 2:
                 chunk = sock.recv(4096)
@@ -226,3 +226,17 @@ def test_serves_on_an_ipv6_host(make_site):
         assert status == 200 and "<html" in page
     finally:
         running.stop()
+
+
+def test_the_preview_answers_only_to_localhost_names(served):
+    _, running = served
+    port = running.server.server_address[1]
+    for host, expected in ((f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
+                           (f"attacker.example:{port}", 403), ("attacker.example", 403)):
+        request = urllib.request.Request(running.url, headers={"Host": host})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        assert status == expected, host
