@@ -107,4 +107,8 @@ class PageKeys:
         return [self.records[r.id] for r in self.index.by_inspector.get(inspector_id, [])]
 
     def _period(self, period: str) -> list[str]:
-        return [*self._status(period), *self._by_period.get(period, [])]
+        # everyone's flags too: not all come from the period's records (a record taken out of it after its
+        # sign-off flags it from git, and the period's records may be the same before and after that commit)
+        staff = self.index.periods[period].staff if period in self.index.periods else {}
+        return [*self._status(period), *self._by_period.get(period, []),
+                *(f"{sid} {sp.flags}" for sid, sp in staff.items())]

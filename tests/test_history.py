@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -610,3 +611,24 @@ def test_terminal_escapes_in_a_commit_email_are_written_out_not_sent_to_the_term
     commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="m\x1b]0;owned\x07@evil.test")
     result = site.run("check")
     assert "author-mismatch" in result.out and "\x1b" not in result.out and "\\x1b]0;owned\\x07" in result.out
+
+
+def _same_as_a_clean_build(site) -> None:
+    clean = site.root.parent / "clean"
+    shutil.rmtree(clean, ignore_errors=True)
+    assert site.run("build", "--no-cache", "--output", str(clean)).code == 0
+    made = {p.relative_to(clean): p.read_bytes() for p in clean.rglob("*") if p.is_file()}
+    assert made == {p: (site.root / "_site" / p).read_bytes() for p in made}
+
+
+def test_a_removal_committed_after_it_was_built_from_the_working_tree_updates_the_period_pages(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    assert site.run("build").code == 0
+    (site.root / REC).unlink()  # deleted in the working tree: the period's records change, no flag yet
+    assert site.run("build").code == 0
+    _same_as_a_clean_build(site)
+    commit(site, "delete it", date="2026-11-28T10:00:00+08:00")  # the same records, now with the flag
+    assert site.run("build").code == 0
+    assert "amended_after_signoff" in (site.root / "_site/data/periods/2026-11.csv").read_text(encoding="utf-8")
+    _same_as_a_clean_build(site)
