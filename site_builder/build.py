@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from site_builder.cache import FileDigests, Fragments
+from site_builder.cache import FileDigests, Fragments, code_fingerprint, site_folder, write_atomically
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fingerprint import Inputs, layout_folders
 from site_builder.publish import MARKER, check_replaceable, intact, output_lock, publishing, read_manifest, recover
@@ -94,7 +95,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 recover(output)  # what a build killed after its swap left beside the output
                 published = read_manifest(output, head_only=True)
                 if published.get("inputs") == inputs and intact(output):
-                    diagnostics = Diagnostics()
+                    diagnostics = Diagnostics(_kept_warnings(root, inputs))  # said again, as a build says them
                     known.report(diagnostics)
                     return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),
                                        others=published.get("count", 0) - published.get("pages", 0))
@@ -126,4 +127,30 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 raise _Failed
     except (RenderError, _Failed):
         return BuildResult(loaded.diagnostics, None)
+    if cache:
+        _keep_warnings(root, inputs, loaded.diagnostics)
     return BuildResult.of(loaded.diagnostics, writer.written)
+
+
+def _keep_warnings(root: Path, inputs: str, diagnostics: Diagnostics) -> None:
+    """Keep a published build's warnings with its input fingerprint: a build that finds nothing changed says
+    them again (late entries, amendments, … are still there), without reading anything."""
+    try:
+        write_atomically(site_folder(root) / "warnings.pickle",
+                         ((_WARNINGS, code_fingerprint()), inputs,
+                          [d for d in diagnostics.warnings if d.code not in _OF_THIS_RUN]))
+    except OSError:
+        pass
+
+
+def _kept_warnings(root: Path, inputs: str) -> list:
+    try:
+        with open(site_folder(root) / "warnings.pickle", "rb") as handle:
+            header, kept_for, warnings = pickle.load(handle)
+    except Exception:  # noqa: BLE001 - absent or damaged: nothing to repeat (the pages are as published)
+        return []
+    return warnings if header == (_WARNINGS, code_fingerprint()) and kept_for == inputs else []
+
+
+_WARNINGS = "site-builder warnings 1"
+_OF_THIS_RUN = {"cache-discarded", "damaged-manifest"}  # about the cache a build found, not about the site

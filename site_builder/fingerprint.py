@@ -171,7 +171,7 @@ class Inputs:
             if known is not None:
                 trusted = listing.newest() < started - RACY_NS
                 known.remember(self.listing_digest if trusted else "", content, len(listing.paths))
-        head = f"code {code_fingerprint()}\ngit {_git_head(root)}\ncontent {content}\n"
+        head = f"code {code_fingerprint()}\ngit {_git_state(root)}\ncontent {content}\n"
         self.fingerprint = hashlib.blake2b(head.encode(), digest_size=20).hexdigest()
 
     def _whole_listing(self) -> Listing:
@@ -249,12 +249,27 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
-def _git_head(root: Path) -> str:
+def _git_state(root: Path) -> str:
+    """What of git the output depends on besides the files: whether the site is in a repository at all, the
+    commit checked out, and where a shallow clone's history is cut off (`git fetch --unshallow` or
+    `--deepen` changes what is known of it without moving HEAD)."""
     try:
-        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, check=False)
+        result = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree",
+                                 "--is-shallow-repository", "--git-path", "shallow", "--verify", "-q",
+                                 "HEAD^{commit}"], capture_output=True, check=False)
     except OSError:
         return "no git"
-    return result.stdout.decode().strip() if result.returncode == 0 else "no commit"
+    lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 3 or lines[0] != "true":
+        return "not a repository"
+    head = lines[3] if len(lines) > 3 and lines[3] else "no commit"
+    cut = ""
+    if lines[1] == "true":
+        try:
+            cut = hashlib.blake2b((root / lines[2]).read_bytes(), digest_size=16).hexdigest()
+        except OSError:
+            cut = "unknown"
+    return f"{head} shallow {cut}" if lines[1] == "true" else head
 
 
 def templates_fingerprint(layouts: list[Path]) -> str:

@@ -141,6 +141,15 @@ def test_renamed_records_keep_their_history(repo):
     assert history.revisions == 2 and history.first.subject == "check S001"
 
 
+def test_a_site_put_into_git_is_built_again_though_nothing_is_committed_yet(make_site):
+    site = make_site({REC: record()})
+    assert site.run("build").code == 0
+    git(site, "init", "-q", "-b", "main")  # no commit yet: HEAD is as unknown as outside git, the pages differ
+    result = site.run("build")
+    assert result.code == 0 and "nothing changed" not in result.out
+    _same_as_a_clean_build(site)
+
+
 def test_outside_git_the_build_warns_once_and_still_works(make_site):
     site = make_site({REC: record()})
     result = site.run("build")
@@ -163,6 +172,12 @@ def test_a_shallow_clone_builds_and_says_what_it_cannot_know(repo, tmp_path):
     assert "late_entry" not in flags(shallow)  # unknown, so not guessed
     page = (clone / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
     assert "Only part of the git history is here" in page and "first committed by" not in page  # not the boundary
+    # fetching the rest moves no HEAD and changes no file, but what the pages can say: the build sees it
+    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--unshallow"], check=True)
+    result = shallow.run("build")
+    assert result.code == 0 and "nothing changed" not in result.out and "shallow clone" not in result.err
+    assert "late_entry" in flags(shallow)
+    _same_as_a_clean_build(shallow)
 
 
 def test_new_writes_a_skeleton_that_passes_check(make_site):
@@ -632,3 +647,14 @@ def test_a_removal_committed_after_it_was_built_from_the_working_tree_updates_th
     assert site.run("build").code == 0
     assert "amended_after_signoff" in (site.root / "_site/data/periods/2026-11.csv").read_text(encoding="utf-8")
     _same_as_a_clean_build(site)
+
+
+def test_a_build_that_finds_nothing_changed_says_the_warnings_again(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-28T09:00:00+08:00")  # after the deadline
+    first = site.run("build")
+    again = site.run("build")
+    assert "nothing changed" in again.out and "late-entry" in first.err
+    assert [line for line in again.err.splitlines() if "late-entry" in line] == \
+        [line for line in first.err.splitlines() if "late-entry" in line]
