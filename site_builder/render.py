@@ -22,6 +22,7 @@ from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos, site_path
 from site_builder.i18n import Catalog, UIStringError, load_strings
 from site_builder.markup import MarkdownRenderer
+from site_builder.model import exact
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
 from site_builder.publish import Writer
@@ -398,7 +399,7 @@ def _template_frame(exc: BaseException, innermost: bool = False) -> tuple[str | 
     tb = exc.__traceback__
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code is not _Context.call.__code__ and not code.co_filename.startswith(_JINJA):
+        if code not in _GLUE and not code.co_filename.startswith(_JINJA):
             last = code.co_filename  # (how a call is made is not where it failed: a helper called wrongly)
         if code.co_filename.endswith(_TEMPLATE_SUFFIXES):
             found = (code.co_filename, tb.tb_lineno)
@@ -409,6 +410,7 @@ def _template_frame(exc: BaseException, innermost: bool = False) -> tuple[str | 
 
 
 _TEMPLATE_SUFFIXES = (".html", ".xml", ".svg", ".txt", ".md")
+_GLUE = {_Context.call.__code__, exact(lambda: None).__code__}  # frames between a layout's call and a helper
 _JINJA = os.path.dirname(jinja2.__file__) + os.sep
 
 
