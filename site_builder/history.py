@@ -58,6 +58,11 @@ class Commit:
 class FileHistory:
     commits: tuple[Commit, ...]  # newest first
     moves: frozenset[str] = frozenset()  # hashes of the commits that only moved the file (a rename, bytes unchanged)
+    names: tuple[tuple[str, str], ...] = ()  # (hash, the file's path then) for commits made when it had another
+
+    def path_at(self, commit: str, now: str) -> str:
+        """The file's path in `commit` (`now` unless it was renamed since)."""
+        return next((path for made, path in self.names if made == commit), now)
 
     @property
     def changes(self) -> tuple[Commit, ...]:
@@ -356,6 +361,7 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
     commits_of: dict[str, list[Commit]] = {}
     parents: dict[str, tuple[str, ...]] = dict(older[1]) if older else {}
     moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
+    names_of: dict[str, dict[str, str]] = {}  # the name a file has now -> commit -> its older name then
     renamed: dict[str, str] = {}  # an older name -> the name it has now
     # names whose older commits belong to a file since deleted (read newest first: a deletion ends a file's
     # life, so a record deleted and added again does not inherit its predecessor's history)
@@ -380,6 +386,8 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
                     continue
                 current = renamed.get(new, new)
                 commits_of.setdefault(current, []).append(commit)
+                if current != new:
+                    names_of.setdefault(current, {})[commit.hash] = new
                 if status[0] == "R":
                     renamed[old] = current
                     ended.discard(old)  # the older commits of that name are this file's
@@ -392,23 +400,35 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
                 if status[0] == "D":
                     ended.add(path)
                     continue
-                commits_of.setdefault(renamed.get(path, path), []).append(commit)
+                current = renamed.get(path, path)
+                commits_of.setdefault(current, []).append(commit)
+                if current != path:
+                    names_of.setdefault(current, {})[commit.hash] = path
     if older is None:
-        return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ()))) for path, commits in
-                commits_of.items()}, parents, len(listed)
+        return {path: FileHistory(tuple(commits), frozenset(moves_of.get(path, ())), _names(names_of.get(path)))
+                for path, commits in commits_of.items()}, parents, len(listed)
     # the kept files the new commits did not touch stay as they were; those they deleted are gone
     joined = {path: kept for path, kept in older[0].items() if path not in ended}
     gathered: dict[str, list[FileHistory]] = {}  # kept histories of files renamed since, under their names now
     for old, new in renamed.items():
         if old != new and old in joined:
-            gathered.setdefault(new, []).append(joined.pop(old))
+            kept = joined.pop(old)  # its commits were made under its old names
+            gathered.setdefault(new, []).append(FileHistory(kept.commits, kept.moves, _names(
+                {c.hash: kept.path_at(c.hash, old) for c in kept.commits})))
     for path, histories in gathered.items():
         if path in joined:  # another kept file had this name: both histories, newest first
             histories.append(joined[path])
         joined[path] = FileHistory(tuple(sorted((c for h in histories for c in h.commits), key=lambda c: -c.order)),
-                                   frozenset().union(*(h.moves for h in histories)))
+                                   frozenset().union(*(h.moves for h in histories)),
+                                   tuple(sorted(pair for h in histories for pair in h.names)))
     for path, commits in commits_of.items():
         before = joined.get(path)
         joined[path] = FileHistory(tuple(commits) + (before.commits if before else ()),
-                                   frozenset(moves_of.get(path, ())) | (before.moves if before else frozenset()))
+                                   frozenset(moves_of.get(path, ())) | (before.moves if before else frozenset()),
+                                   _names({**dict(before.names if before else ()), **names_of.get(path, {})}))
     return joined, parents, len(listed)
+
+
+def _names(names: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """FileHistory.names from commit -> the file's path then."""
+    return tuple(sorted(names.items())) if names else ()

@@ -107,7 +107,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     audits = record_compliance(site, history)
     removed = _removals(root, site, history) if staged is None else []
     report_compliance(site, history, audits, diags, removed)
-    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits), html, removed)
+    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:
@@ -148,8 +148,9 @@ class Amendments(Mapping):
     signed off, with what each changed. A diff is asked of git only when a page that shows it is made
     (one git command each, and most builds make none of those pages)."""
 
-    def __init__(self, root: Path, site: Site, audits: dict):
+    def __init__(self, root: Path, site: Site, audits: dict, history: History):
         self._root = root
+        self._history = history
         self._commits = {rid: (site.records[rid].path, audit.amendments)
                          for rid, audit in audits.items() if audit.amendments}
         self._made: dict[str, list] = {}
@@ -157,7 +158,9 @@ class Amendments(Mapping):
     def __getitem__(self, record_id: str) -> list:
         if record_id not in self._made:
             path, commits = self._commits[record_id]
-            self._made[record_id] = [(commit, patch(self._root, commit, path)) for commit in commits]
+            named = self._history.of(path)  # (the record may have had another name when a commit was made)
+            self._made[record_id] = [(commit, patch(self._root, commit, named.path_at(commit.hash, path)))
+                                     for commit in commits]
         return self._made[record_id]
 
     def __iter__(self):

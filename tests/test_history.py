@@ -658,3 +658,21 @@ def test_a_build_that_finds_nothing_changed_says_the_warnings_again(repo):
     assert "nothing changed" in again.out and "late-entry" in first.err
     assert [line for line in again.err.splitlines() if "late-entry" in line] == \
         [line for line in first.err.splitlines() if "late-entry" in line]
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_an_amendment_still_shows_its_change_after_the_record_is_moved(repo, monkeypatch, kept):
+    if kept:  # the move is read on top of a kept history that holds the amendment
+        keep_short_histories(monkeypatch)
+    site = repo()
+    checked_and_signed_off(site)
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
+    assert site.run("build").code == 0
+    moved = "content/records/2026/11/filed/sup-S001.md"
+    (site.root / moved).parent.mkdir()
+    git(site, "mv", REC, moved)
+    commit(site, "file it", date="2026-11-29T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/filed/sup-S001.html").read_text(encoding="utf-8")
+    assert "soften finding" in page and "-    points: 2" in page and "+    points: 1" in page
