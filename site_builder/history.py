@@ -64,6 +64,11 @@ class FileHistory:
         """The file's path in `commit` (`now` unless it was renamed since)."""
         return next((path for made, path in self.names if made == commit), now)
 
+    def paths_of(self, commit: Commit, now: str) -> tuple[str, ...]:
+        """The file's path in `commit`, and in its commit before (the same, unless `commit` renamed it)."""
+        older = self.commits[self.commits.index(commit) + 1:][:1]
+        return (self.path_at(commit.hash, now), *(self.path_at(c.hash, now) for c in older))
+
     @property
     def changes(self) -> tuple[Commit, ...]:
         """The commits that wrote the file's bytes: all but those that only moved it, newest first."""
@@ -220,13 +225,14 @@ def _save_kept(keep: Path, head: str, count: int, files: dict, parents: dict) ->
         pass  # a read-only or full disk: the next run reads the whole history again
 
 
-def patch(root: Path, commit: Commit, path: str) -> str:
-    """What `commit` changed in `path` (a unified diff), for showing an amendment after sign-off."""
-    # (--follow: when the commit also renamed the file, the diff is against its old name, not all "new")
+def patch(root: Path, commit: Commit, *paths: str) -> str:
+    """What `commit` changed in the file (a unified diff), for showing an amendment after sign-off. `paths`: the
+    file's name in that commit, and in its commit before, if another (a commit that renamed it as it changed it
+    then shows the change, not the whole file as new; nothing else is compared with it, as `--follow` would)."""
     if not _HASH.fullmatch(commit.hash):  # (it comes from git's log; never pass git anything else)
         return ""
     result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "-M",
-                  "--follow", commit.hash, "--relative", "--", path)
+                  commit.hash, "--relative", "--", *dict.fromkeys(paths))
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
 

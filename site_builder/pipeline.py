@@ -105,7 +105,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
         diags.warning(Pos("."), "cache-discarded", f"the build cache file {kept_history} was {history.discarded} "
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
-    removed = _removals(root, site, history) if staged is None else []
+    removed = _removals(root, site, history)
     report_compliance(site, history, audits, diags, removed)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed)
 
@@ -159,7 +159,7 @@ class Amendments(Mapping):
         if record_id not in self._made:
             path, commits = self._commits[record_id]
             named = self._history.of(path)  # (the record may have had another name when a commit was made)
-            self._made[record_id] = [(commit, patch(self._root, commit, named.path_at(commit.hash, path)))
+            self._made[record_id] = [(commit, patch(self._root, commit, *named.paths_of(commit, path)))
                                      for commit in commits]
         return self._made[record_id]
 

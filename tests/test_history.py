@@ -529,6 +529,8 @@ def test_a_record_deleted_after_sign_off_flags_the_period_it_counted_in(repo):
     assert flags(site) == ["amended_after_signoff", "missing_check:qa_monthly", "missing_check:supervisor_monthly",
                            "unscored"]  # S001 is still on the staff, so the period is still theirs
     assert ("removed-after-signoff", REC) in _warnings(site)
+    staged = site.run("check", "--staged", "--format", "json").json()["warnings"]
+    assert ("removed-after-signoff", REC) in [(w["code"], w["file"]) for w in staged]  # the hook says it too
     assert site.run("build").code == 0
     page = (site.root / "_site/en/staff/S001/2026-11.html").read_text(encoding="utf-8")
     assert f"{REC} counted here when the period was signed off" in page and "was deleted since" in page
@@ -676,3 +678,17 @@ def test_an_amendment_still_shows_its_change_after_the_record_is_moved(repo, mon
     assert site.run("build").code == 0
     page = (site.root / "_site/en/records/2026/11/filed/sup-S001.html").read_text(encoding="utf-8")
     assert "soften finding" in page and "-    points: 2" in page and "+    points: 1" in page
+
+
+def test_a_record_added_again_after_sign_off_shows_itself_as_new_not_as_a_copy_of_another(repo):
+    site = repo()
+    twin = "content/records/2026/11/twin.md"
+    site.write(twin, record(findings=finding("a", 2)))
+    checked_and_signed_off(site)  # REC has the same finding as its twin
+    git(site, "rm", "-q", REC)
+    commit(site, "withdraw", date="2026-11-27T10:00:00+08:00")
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "put it back", date="2026-11-28T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "put it back" in page and "new file mode" in page and "copy from" not in page
