@@ -276,7 +276,7 @@ def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dic
     return out
 
 
-def blobs(root: Path, names: list[str]) -> dict[str, bytes]:
+def read_blobs(root: Path, names: list[str]) -> dict[str, bytes]:
     """blob name -> its bytes, from one `git cat-file --batch` ({} when git cannot say)."""
     if not names:
         return {}

@@ -14,7 +14,7 @@ from site_builder import limits, workers
 from site_builder.cache import RecordCache, signature, site_folder
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.history import History, blobs, changed_since, patch, start_history
+from site_builder.history import History, changed_since, patch, read_blobs, start_history
 from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
 from site_builder.score import PeriodScores, score_site
@@ -120,7 +120,7 @@ def _removals(root: Path, site: Site, history: History) -> list[Removal]:
                             FOLDERS["record"])
     wanted = sorted({blob for changes in changed.values() for _, path, _, blob in changes if path.endswith(".md")})
     then = {}
-    for blob, data in blobs(root, wanted).items():
+    for blob, data in read_blobs(root, wanted).items():
         was = _date_and_staff(data)
         if was is not None:
             then[blob] = was
