@@ -186,6 +186,10 @@ def shown(path: str) -> str:
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*[A-Za-z0-9_-]|[A-Za-z0-9_-]")
 
 
+# Unicode's explicit direction controls (U+202A–U+202E, U+2066–U+2069): invisible, they reorder what follows
+DIRECTION_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
+
+
 def _name_problem(part: str) -> str:
     """What is wrong with one file or folder name, or ''."""
     if _PLAIN_NAME.fullmatch(part) and len(part) <= limits.MAX_NAME_BYTES \
@@ -198,6 +202,8 @@ def _name_problem(part: str) -> str:
         return "is not valid UTF-8"
     elif any(unicodedata.category(ch) == "Cc" for ch in part):
         return "contains a control character"
+    elif any(unicodedata.bidirectional(ch) in DIRECTION_CONTROLS for ch in part):
+        return "contains an invisible direction control (it would show the name reversed: `exe.gnp` as `png.exe`)"
     stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
     if part != part.rstrip(". ") or part != part.lstrip(" "):
         return "starts or ends with a space or ends with a dot"

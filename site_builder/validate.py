@@ -7,6 +7,7 @@ point at it (an appeal on a broken record) are not blamed for it a second time.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -15,7 +16,7 @@ from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff, exact
 from site_builder.periods import period
-from site_builder.read import RESERVED_NAMES, Source, processing
+from site_builder.read import DIRECTION_CONTROLS, RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, load_rules, pick
 from site_builder.yamltree import Scalar
 from site_builder import limits
@@ -157,6 +158,10 @@ def _name(f: Fields, diags: Diagnostics) -> str | None:
     name = f.text("name")
     if name is not None and _LINE_BREAKS.search(name):
         diags.error(f.pos("name"), "bad-name", "a name must be one line", "remove the line break from the name")
+        return None
+    if name is not None and any(unicodedata.bidirectional(ch) in DIRECTION_CONTROLS for ch in name):
+        diags.error(f.pos("name"), "bad-name", "the name holds an invisible direction control, which would show "
+                    "it (and what follows it on a page) reordered", "retype the name without it")
         return None
     return name
 

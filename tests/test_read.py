@@ -157,3 +157,11 @@ def test_people_yaml_that_is_a_folder_is_said_to_be_one(make_site):
     result = site.run("check", "--format", "json")
     assert result.code == 1
     assert [(e["code"], e["file"]) for e in result.json()["errors"]] == [("not-a-file", "content/people.yaml")]
+
+
+def test_direction_controls_that_would_show_names_reversed_are_refused(make_site):
+    spoof = "content/records/2026/11/a\u202egpj.exe.md"
+    people = PEOPLE.replace("name: 张伟", "name: \"张\u202e伟\"")
+    result = make_site({spoof: record()}, people=people).run("check", "--format", "json")
+    found = {(e["code"], e["file"]) for e in result.json()["errors"]}
+    assert result.code == 1 and ("bad-file-name", spoof) in found and ("bad-name", "content/people.yaml") in found
