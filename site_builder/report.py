@@ -118,15 +118,19 @@ def scores_rows(site: Site, periods: dict[str, PeriodScores]) -> list[list[str]]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-_ANY_FORMULA = re.compile("(?:^|\x00)[" + re.escape("".join(_FORMULA_START)) + "]")
+_ANY_FORMULA = re.compile("(?:^|\x00|;)[" + re.escape("".join(_FORMULA_START)) + "]")
+# where `;` separates cells (spreadsheets in locales writing 2,5 for 2.5 open a .csv that way), a cell also
+# starts after each `;`
+_AFTER_SEMICOLON = re.compile(";(?=[" + re.escape("".join(_FORMULA_START)) + "])")
 
 
 def _inert(row: list) -> list[str]:
-    """Cells a spreadsheet will show as text, never run as a formula (notes come from many hands)."""
+    """Cells a spreadsheet will show as text, never run as a formula (notes come from many hands), whether it
+    splits the row at commas or at semicolons."""
     cells = list(map(str, row))
     if _ANY_FORMULA.search("\x00".join(cells)) is None:  # the usual case, checked in one pass
         return cells
-    return ["'" + cell if cell.startswith(_FORMULA_START) else cell for cell in cells]
+    return [_AFTER_SEMICOLON.sub(";'", "'" + cell if cell.startswith(_FORMULA_START) else cell) for cell in cells]
 
 
 def to_csv(rows: list[list[str]]) -> str:

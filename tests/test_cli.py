@@ -112,6 +112,14 @@ def test_csv_cells_can_never_run_as_spreadsheet_formulas(make_site):
     assert rows[0]["note"] == "'=HYPERLINK(\"http://x\")"
 
 
+def test_csv_cells_stay_inert_where_a_spreadsheet_splits_rows_at_semicolons(make_site):
+    note = finding("a", 2).replace("note: 发现问题", "note: \"见附件;=HYPERLINK(1)\"")
+    site = make_site({SUP: record(findings=note)})
+    assert site.run("build").code == 0
+    text = (site.root / "_site/data/findings.csv").read_text("utf-8")
+    assert "见附件;'=HYPERLINK(1)" in text and ";=" not in text
+
+
 def test_build_quiet_prints_nothing_on_success(make_site):
     site = make_site({SUP: record()})
     result = site.run("build", "--quiet", "--jobs", "2")
