@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 from site_builder.diagnostics import Diagnostics, Pos, one_of
 from site_builder.fields import Fields, as_id, as_number, as_text, label_text
@@ -17,6 +18,8 @@ from site_builder.yamltree import Mapping, Node, Sequence
 
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47's shape: zh-CN, en, zh-Hant-TW
 _TAG_HINT = "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)"
+# a language other than the default has its pages in a folder named after it, beside these
+_SITE_FOLDERS = {"assets", "data", "inspectors", "periods", "records", "staff"}
 
 Label = dict  # language code -> text; "" is the text for every language
 
@@ -215,8 +218,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         tag = as_text(node, "`languages` entry", diags) or ""
         if not _LANGUAGE_TAG.fullmatch(tag):  # pages of other languages go in a folder named after it
             diags.error(node.pos, "bad-rule", f"`{tag}` is not a language tag", _TAG_HINT)
-        elif tag in languages:
-            diags.error(node.pos, "bad-rule", f"language `{tag}` is listed twice", "list each language once")
+        elif tag.lower() in _SITE_FOLDERS:
+            diags.error(node.pos, "bad-rule", f"`{tag}` is the name of a folder of the site, not a language",
+                        _TAG_HINT)
+        elif tag.lower() in (known.lower() for known in languages):
+            diags.error(node.pos, "bad-rule", f"language `{tag}` is listed twice (letter case aside)",
+                        "list each language once")
         else:
             languages.append(tag)
     languages = tuple(languages) or (language,)
@@ -230,6 +237,8 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         roles[key] = Role(key, label_text(f.raw("label"), f"role `{key}` label", diags))
 
     severities = {}
+    shortfalls: dict[Decimal, str] = {}  # threshold -> the rate band that starts there
+    points_at: dict[str, Pos] = {}
     broken_severities = set()
     for key, value in _keys(top.mapping("severities"), "severity", diags):
         f = Fields(value, f"severity `{key}`", diags, value.pos,
@@ -237,7 +246,18 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                    optional={"definition": "what it means (4.5.3)",
                              "shortfall": "least rate shortfall, in percentage points, for this band"})
         points = _range(f.raw("points"), f"severity `{key}` points", diags)
+        points_at[key] = f.pos("points")
         shortfall = f.number("shortfall") if f.has("shortfall") else None
+        if shortfall is not None and not 0 <= shortfall <= 100:
+            diags.error(f.pos("shortfall"), "bad-rule", f"shortfall {shortfall} is not 0–100 percentage points",
+                        "give the least shortfall of actual against required rate that falls in this band")
+            shortfall = None
+        elif shortfall is not None and shortfall in shortfalls:
+            diags.error(f.pos("shortfall"), "bad-rule", f"severities `{shortfalls[shortfall]}` and `{key}` both "
+                        f"start at a shortfall of {shortfall}, so one of them can never be given",
+                        "give each rate band a threshold of its own")
+        elif shortfall is not None:
+            shortfalls[shortfall] = key
         if points is None:
             broken_severities.add(key)
         else:
@@ -246,6 +266,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
 
     forms = {}
     form_nodes = _keys(top.mapping("forms"), "form", diags)
+    form_at = {key: value.pos for key, value in form_nodes}
     for key, value in form_nodes:
         forms[key] = _load_form(key, value, severities, frozenset(broken_severities), diags)
     forms = {k: v for k, v in forms.items() if v is not None}
@@ -269,7 +290,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
             diags.error(f.pos("counts_toward"), "bad-rule", f"check type `{key}` counts toward itself",
                         "give it a `weight` for a sheet of its own, or name another, scored check type")
         weight = f.number("weight") if f.has("weight") else None
-        if toward is None and weight is None and f.ok and not f.has("counts_toward"):
+        if toward is None and weight is None and f.ok and not f.has("counts_toward") and not f.has("weight"):
             diags.error(value.pos, "missing-key", f"check type `{key}` needs `weight` (it is scored) "
                         "or `counts_toward` (its findings go on another sheet)")
         if toward is not None and weight is not None:
@@ -281,9 +302,13 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         if box and box not in all_boxes:
             diags.error(f.pos("box"), "unknown-reference", f"box `{box}` is on no form",
                         f"forms have: {one_of(sorted(all_boxes))}")
+        may_record = _id_list(f.raw("roles"), "role", roles, diags)
+        if f.has("roles") and isinstance(f.raw("roles"), Sequence) and not f.raw("roles").items:
+            diags.error(f.pos("roles"), "bad-rule", f"no role may record check type `{key}`",
+                        f"name the roles that record it: {one_of(roles)}")
         check_types[key] = CheckType(
             key, label_text(f.raw("label"), "label", diags),
-            _id_list(f.raw("roles"), "role", roles, diags),
+            may_record,
             toward or key, weight if weight is not None else Decimal(0),
             bool(f.boolean("required")) if f.has("required") else False, box or "")
     for key, ct in check_types.items():
@@ -293,6 +318,9 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                 diags.error(toward_pos[key], "unknown-reference", f"check type `{key}` counts toward `{ct.sheet}`, "
                             "which is not a scored check type",
                             f"scored types: {one_of(k for k, c in check_types.items() if c.scored)}")
+    if not type_nodes and isinstance(top.raw("check_types"), Mapping):
+        diags.error(top.pos("check_types"), "missing-key", "rules.yaml defines no check type",
+                    "add the kinds of check under `check_types`")
     if check_types and not any(ct.scored for ct in check_types.values()):
         diags.error(top.pos("check_types"), "bad-rule", "no check type is scored", "give one a `weight`")
 
@@ -300,6 +328,11 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                     required={"cutoff_day": "last day of each period (1–28), or `end` for calendar months"})
     cutoff_day = None
     cutoff = period.raw("cutoff_day")
+    if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
+        if getattr(cutoff, "kind", "int") != "int":
+            diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day `{getattr(cutoff, 'text', '')}` is "
+                        "neither a day nor `end`", "write a day 1–28, or `end` for calendar months")
+            cutoff = None
     if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
         cutoff_day = period.integer("cutoff_day")
         if cutoff_day is not None and not 1 <= cutoff_day <= 28:
@@ -320,6 +353,17 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     if decimals is not None and not 0 <= decimals <= 4:
         diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
     commendation = _range(scoring.raw("commendation"), "commendation", diags)
+    if step is not None and step > 0:
+        for key, severity in severities.items():
+            if _lowest_step(severity.points, step) is None:
+                diags.error(points_at[key], "bad-rule", f"no points of severity `{key}` ({severity.points}) are a "
+                            f"multiple of the step {step}, so it can never be given",
+                            "widen the band or change `scoring.step`")
+    for key, form in forms.items():
+        if form.full != 100:
+            diags.warning(form_at[key], "form-not-100", f"the items of form `{key}` add up to {form.full}, not "
+                          "100: its sheets are out of that, while the cap and the distribution count on 100",
+                          "give its items full marks that add up to 100, unless that is meant")
     punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags,
                           frozenset(broken_severities))
 
@@ -357,6 +401,13 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     )
 
 
+def _lowest_step(points: PointRange, step: Decimal) -> Fraction | None:
+    """The least multiple of `step` in the band, or None when there is none."""
+    low, size = Fraction(points.low), Fraction(step)
+    lowest = -(-low // size) * size
+    return lowest if lowest <= points.high else None
+
+
 def _load_form(key: str, node: Node, severities: dict, broken: frozenset, diags: Diagnostics) -> Form | None:
     f = Fields(node, f"form `{key}`", diags, node.pos,
                required={"code": "form code", "items": "the items appraised"},
@@ -372,6 +423,13 @@ def _load_form(key: str, node: Node, severities: dict, broken: frozenset, diags:
             diags.error(i.pos("full"), "bad-rule", "full marks must be above 0")
         rate = bool(i.boolean("rate")) if i.has("rate") else False
         allowed = _id_list(i.raw("severities"), "severity", severities, diags, broken)
+        if len(set(allowed)) != len(allowed):
+            diags.error(i.pos("severities"), "bad-rule", f"item `{item_key}` lists a severity twice",
+                        "list each band once")
+        elif i.has("severities") and not allowed and isinstance(i.raw("severities"), Sequence) \
+                and not i.raw("severities").items:
+            diags.error(i.pos("severities"), "bad-rule", f"item `{item_key}` allows no severity, so nothing "
+                        "can ever be deducted on it", f"list its bands: {one_of(severities)}")
         if rate and not any(severities[s].shortfall is not None for s in allowed):
             diags.error(i.pos("rate"), "bad-rule", f"rate item `{item_key}` allows no band with a `shortfall`")
         items[item_key] = Item(

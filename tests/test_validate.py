@@ -8,6 +8,7 @@ first finding or commendation on line 7.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -337,3 +338,40 @@ def test_check_of_given_files_reports_the_errors_their_change_causes_elsewhere(m
     moved = subprocess.run([sys.executable, "-m", "site_builder", "--root", str(site.root), "check", other],
                            cwd=tmp_path / "cwd", capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert moved.returncode == 1 and f"{other}:4:" in moved.stdout
+
+
+@pytest.mark.parametrize("line, instead, says", [
+    ("    shortfall: 10", "    shortfall: -10", "not 0–100"),
+    ("    shortfall: 10", "    shortfall: 5", "can never be given"),
+    ("    roles: [office]", "    roles: []", "no role may record"),
+    ("        severities: [general, serious, adverse]", "        severities: []", "allows no severity"),
+    ("        severities: [general, serious, adverse]", "        severities: [general, general]", "twice"),
+    (LANGUAGES, "  languages: [zh-CN, data]", "folder of the site"),
+    (LANGUAGES, "  languages: [zh-CN, en, EN]", "twice"),
+    ("  step: 0.5 ", "  step: 3   ", "multiple of the step"),
+])
+def test_rules_that_could_never_work_or_would_score_wrongly_are_refused(make_site, line, instead, says):
+    result = make_site({}, rules=RULES.replace(line, instead, 1)).run("check", "--format", "json")
+    mine = [e for e in result.json()["errors"] if e["file"] == "rules.yaml" and says in e["message"]]
+    assert result.code == 1 and mine and all(e["line"] > 0 for e in mine), result.json()["errors"]
+
+
+def test_a_cutoff_that_is_neither_a_day_nor_end_says_both_are_possible(make_site):
+    rules = RULES.replace(re.search(r"  cutoff_day: .*", RULES).group(), "  cutoff_day: last")
+    errors = make_site({}, rules=rules).run("check", "--format", "json").json()["errors"]
+    assert [e["code"] for e in errors] == ["bad-rule"] and "`end`" in errors[0]["hint"]
+
+
+def test_a_form_whose_items_do_not_add_up_to_100_is_warned_about(make_site):
+    rules = RULES.replace("        full: 10", "        full: 5", 1)
+    result = make_site({}, rules=rules).run("check", "--format", "json")
+    assert result.code == 0 and [w["code"] for w in result.json()["warnings"]] == ["form-not-100"]
+    assert "add up to 95" in result.json()["warnings"][0]["message"]
+
+
+def test_an_appeal_when_rules_name_no_one_to_decide_appeals_says_where_to_name_them(make_site):
+    rules = re.sub(r"\nappeals:\n(  .*\n)+", "\n", RULES)
+    files = {"content/records/r.md": ONE_FINDING,
+             AP: appeal(decision="upheld", decided="2026-11-24", decided_by="I05")}
+    errors = make_site(files, rules=rules).run("check", "--format", "json").json()["errors"]
+    assert any("appeals: {decided_by:" in e.get("hint", "") for e in errors), errors
