@@ -7,6 +7,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -346,6 +347,14 @@ class Renderer:
         def fmt(value) -> str:
             return "—" if value is None else str(report.shown(value, rules.decimals))
 
+        def pts(value) -> str:
+            """Points and rates as written (a finding's, a band's, full marks) and sums of them: shown with
+            every decimal they have (0.75 with a step of 0.25), never rounded as scores are."""
+            if value is None:
+                return "—"
+            places = -value.normalize().as_tuple().exponent if isinstance(value, Decimal) else 0
+            return str(report.shown(value, max(rules.decimals, places)))
+
         def flag_text(flag: str) -> str:
             kind, _, arg = flag.partition(":")
             if kind == "missing_check" and arg in rules.check_types:
@@ -354,7 +363,7 @@ class Renderer:
 
         return {
             **page.context, "page_path": page.path, "language": language, "languages": rules.languages,
-            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt,
+            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt, "pts": pts,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
             "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,

@@ -664,3 +664,14 @@ def test_an_installed_wheel_carries_the_shipped_layouts_and_builds_a_site_withou
                            env=env, capture_output=True, text=True, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     assert "S001" in (site.root / "_site/staff/S001.html").read_text(encoding="utf-8")
+
+
+def test_points_are_shown_as_written_while_scores_are_rounded(make_site):
+    from conftest import RULES, finding
+
+    rules = RULES.replace("  step: 0.5 ", "  step: 0.25", 1)
+    site = make_site({"content/records/2026/11/r.md": record(findings=finding("a", 1.25))}, rules=rules)
+    assert site.run("build").code == 0
+    form = (site.root / "_site/en/staff/S001/2026-11.html").read_text(encoding="utf-8")
+    assert "−1.25" in form and "−1.3" not in form  # the deduction as recorded
+    assert ">8.8<" in form and ">98.8<" in form  # the item's and the sheet's scores, to one decimal
