@@ -347,6 +347,10 @@ class Renderer:
         def fmt(value) -> str:
             return "—" if value is None else str(report.shown(value, rules.decimals))
 
+        def labels(items, table: dict | None = None) -> str:
+            """The labels of `items` (or of the entries of `table` they name) as one list, as plain text."""
+            return t("list_separator").join(label(table[item] if table is not None else item) for item in items)
+
         def pts(value) -> str:
             """Points and rates as written (a finding's, a band's, full marks) and sums of them: shown with
             every decimal they have (0.75 with a step of 0.25), never rounded as scores are."""
@@ -363,7 +367,7 @@ class Renderer:
 
         return {
             **page.context, "page_path": page.path, "language": language, "languages": rules.languages,
-            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "fmt": fmt, "pts": pts,
+            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "labels": labels, "fmt": fmt, "pts": pts,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
             "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,

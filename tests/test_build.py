@@ -675,3 +675,15 @@ def test_points_are_shown_as_written_while_scores_are_rounded(make_site):
     form = (site.root / "_site/en/staff/S001/2026-11.html").read_text(encoding="utf-8")
     assert "−1.25" in form and "−1.3" not in form  # the deduction as recorded
     assert ">8.8<" in form and ">98.8<" in form  # the item's and the sheet's scores, to one decimal
+
+
+def test_the_rules_page_states_the_sites_own_check_types_and_punishable_bands(make_site):
+    from conftest import RULES
+
+    rules = RULES.replace("  punishable: [adverse]", "  punishable: []")
+    rules = rules.replace('en: "Supervisor\'s monthly check"', 'en: Team lead round')
+    site = make_site({"content/records/2026/11/r.md": record()}, rules=rules)
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
+    assert "full marks: Team lead round, " in page and "count toward the sheet of Team lead round" in page
+    assert "must be punished" not in page  # no band may be marked punishable here
