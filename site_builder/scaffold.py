@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from site_builder.diagnostics import Diagnostics, did_you_mean
@@ -55,6 +57,23 @@ def _bands(site: Site, item) -> str:
     return ", ".join(parts)
 
 
+def _example_finding(site: Site, staff: list[str]) -> list[str]:
+    """Commented lines showing a finding on the first staff member's form: its first item that is not a rate
+    item, the first band the item allows, and the least points of that band on the step."""
+    rules = site.rules
+    form = rules.forms[site.staff[staff[0]].post]
+    item = next((i for i in form.items.values() if not i.rate and i.severities), None)
+    if item is None:
+        return []
+    band = rules.severities[item.severities[0]]
+    size = Fraction(rules.step)
+    least = Decimal(-(-Fraction(band.points.low) // size) * size.numerator) / size.denominator
+    return ["# To record findings, replace `findings: []` with a list such as:", "# findings:",
+            f"#   - item: {as_text(item.key)}",
+            *([f"#     staff: {as_text(staff[0])}"] if len(staff) > 1 else []),
+            f"#     severity: {band.key}", f"#     points: {least.normalize():f}", "#     note: what you saw"]
+
+
 def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day: date) -> str:
     rules = site.rules
     language = rules.language
@@ -67,18 +86,13 @@ def skeleton(site: Site, check_type: str, staff: list[str], inspector: str, day:
         f"inspector: {as_text(inspector)}    # {site.inspectors[inspector].name}",
         f"staff: [{', '.join(as_text(s) for s in staff)}]    # {names}",
         "findings: []",
-        "# To record findings, replace `findings: []` with a list such as:",
-        "# findings:",
-        "#   - item: a",
-        *([f"#     staff: {as_text(staff[0])}"] if len(staff) > 1 else []),
-        "#     severity: general",
-        "#     points: 1",
-        "#     note: what you saw",
+        *_example_finding(site, staff),
     ]
     forms = {site.staff[s].post for s in staff}
     for form_key in sorted(forms):
         form = rules.forms[form_key]
-        lines.append(f"# Items of form {form.code} ({pick(form.post, language)}) and the bands they allow:")
+        post = pick(form.post, language)
+        lines.append(f"# Items of form {form.code}{f' ({post})' if post else ''} and the bands they allow:")
         for item in form.items.values():
             extra = "; give required_rate and actual_rate" if item.rate else ""
             cites = f"; procedures: {', '.join(item.procedures)}" if item.procedures else ""

@@ -692,3 +692,13 @@ def test_a_record_added_again_after_sign_off_shows_itself_as_new_not_as_a_copy_o
     assert site.run("build").code == 0
     page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
     assert "put it back" in page and "new file mode" in page and "copy from" not in page
+
+
+def test_new_shows_an_example_finding_from_the_sites_own_form(make_site):
+    rules = RULES.replace("      a:\n", "      x1:\n", 1).replace("  step: 0.5 ", "  step: 0.25", 1)
+    rules = rules.replace("    points: [1, 2]\n", "    points: [1.1, 2]\n", 1)  # the first band: general
+    site = make_site(rules=rules)
+    result = site.run("new", "supervisor_monthly", "--staff", "S001", "--inspector", "I01", "--date", "2026-11-12")
+    assert result.code == 0, result.err
+    text = (site.root / result.out.strip()).read_text(encoding="utf-8")
+    assert "#   - item: x1\n#     severity: general\n#     points: 1.25\n" in text
