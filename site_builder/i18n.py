@@ -56,9 +56,9 @@ def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnost
     found = [folder / "i18n" / f"{language}.yaml" for folder in reversed(folders)]  # the shipped ones first
     found = [path for path in found if path.is_file()]
     if not found:
-        rel = site_path(folders[0] / "i18n" / f"{language}.yaml", root)
+        rel = f"layouts/i18n/{language}.yaml"  # (the site's own layouts, whether or not it has any yet)
         diags.warning(Pos(rel), "missing-catalog", f"no UI strings for `{language}`",
-                      f"add {rel}; the default language's strings are used meanwhile")
+                      f"add {rel} to the site; the default language's strings are used meanwhile")
     for path in found:
         strings.update(_read_catalog(path, root, strings, diags))
     return strings

@@ -687,3 +687,13 @@ def test_the_rules_page_states_the_sites_own_check_types_and_punishable_bands(ma
     page = (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
     assert "full marks: Team lead round, " in page and "count toward the sheet of Team lead round" in page
     assert "must be punished" not in page  # no band may be marked punishable here
+
+
+def test_a_language_without_ui_strings_is_told_to_add_them_to_the_site(make_site):
+    from conftest import RULES
+
+    site = make_site({"content/records/2026/11/r.md": record()},
+                     rules=RULES.replace("  languages: [zh-CN, en]", "  languages: [zh-CN, en, fr]"))
+    result = site.run("build")
+    assert result.code == 0 and "layouts/i18n/fr.yaml: warning: missing-catalog" in result.err
+    assert "add layouts/i18n/fr.yaml to the site" in result.err and str(REPO) not in result.err
