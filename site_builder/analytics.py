@@ -7,7 +7,7 @@ prompts for a conversation, never verdicts: groups too small to compare are said
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from statistics import median
@@ -41,6 +41,9 @@ class PeriodSummary:
     appealed: tuple  # the Deductions appealed, oldest first
     missing_checks: tuple[tuple[str, str], ...]  # (staff id, check type)
     flagged: dict  # flag -> staff ids
+    # (form key, item key) -> points deducted across staff: forms may share item keys (`item_totals` adds
+    # those together; it stays for layouts written before this)
+    form_item_totals: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
             bins.append((label, sum(1 for t in totals if low <= t and (high is None or t < high))))
         per_staff: dict[str, dict[str, Decimal]] = {}
         item_totals: Counter = Counter()
+        form_item_totals: Counter = Counter()
         severity: Counter = Counter()
         appeals: Counter = Counter()
         for d in by_period[key]:
@@ -130,6 +134,7 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
             row = per_staff.setdefault(d.finding.staff, {})
             row[d.finding.item] = row.get(d.finding.item, Decimal(0)) + d.points
             item_totals[d.finding.item] += d.points
+            form_item_totals[(site.staff[d.finding.staff].post, d.finding.item)] += d.points
         commended = [c for sp in p.staff.values() for _, c in sp.commendations]
         missing = tuple((sid, flag.split(":", 1)[1]) for sid, sp in p.staff.items() for flag in sp.flags
                         if flag.startswith("missing_check:"))
@@ -143,7 +148,7 @@ def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodS
             Fraction(median(totals)) if totals else None, tuple(bins), per_staff, dict(sorted(item_totals.items())),
             dict(sorted(severity.items())), len(commended), sum((c.points for c in commended), Decimal(0)),
             dict(sorted(appeals.items())), tuple(d for d in by_period[key] if d.appeal), missing,
-            dict(sorted(flagged.items())))
+            dict(sorted(flagged.items())), dict(sorted(form_item_totals.items())))
     return out
 
 

@@ -120,3 +120,19 @@ def test_totals_above_100_under_a_higher_cap_are_counted_in_the_distribution(mak
     assert site.run("build").code == 0
     table = caption(parse(site.root / "_site" / "en" / "periods" / "2026-11.html"), "Distribution")
     assert rows(table)[-1] == ["100+", "1"]  # S001: 100 + 15, capped at 120
+
+
+def test_points_by_item_keep_two_forms_items_of_the_same_key_apart(make_site):
+    cleaner = ("forms:\n  cleaner:\n    code: CL-01\n    post: {zh-CN: 保洁, en: Cleaning}\n    items:\n"
+               "      a:\n        label: {zh-CN: 地面清洁, en: Floors}\n        full: 100\n"
+               "        severities: [general, serious, adverse]\n")
+    rules = RULES.replace("forms:\n", cleaner, 1)
+    people = PEOPLE.replace("  - {id: S002, name: 王芳, post: reception", "  - {id: S002, name: 王芳, post: cleaner")
+    files = {"content/records/2026/11/r1.md": record(findings=finding("a", 2)),
+             "content/records/2026/11/r2.md": record(staff="S002", findings=finding("a", 1))}
+    site = make_site(files, rules=rules, people=people)
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/periods/2026-11.html").read_text(encoding="utf-8")
+    # each form's item a on a row of its own, never the two added together (3.0)
+    assert '<th scope="row">a · Receiving residents&#39; inquiries (HG/QEW04-02-R01)</th><td class="num">2.0</td>' in page
+    assert '<th scope="row">a · Floors (CL-01)</th><td class="num">1.0</td>' in page
