@@ -156,9 +156,8 @@ def _scalar(node: Node, label: str, expected: str, diags: Diagnostics) -> Scalar
     return None
 
 
-def _quote_hint(node: Scalar, label: str) -> str:
-    name = label.strip("`").split()[0]
-    return f"put it in quotes: {name}: \"{node.text}\""
+def _quote_hint(node: Scalar) -> str:
+    return f"put it in quotes: \"{node.text}\""
 
 
 def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
@@ -170,7 +169,7 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
         return None
     if scalar.kind != "str":
         diags.error(scalar.pos, "wrong-type", f"{label} must be text, but YAML reads `{scalar.text}` as "
-                    f"{kind_words(scalar.kind)}", _quote_hint(scalar, label))
+                    f"{kind_words(scalar.kind)}", _quote_hint(scalar))
         return None
     return scalar.text
 

@@ -375,3 +375,10 @@ def test_an_appeal_when_rules_name_no_one_to_decide_appeals_says_where_to_name_t
              AP: appeal(decision="upheld", decided="2026-11-24", decided_by="I05")}
     errors = make_site(files, rules=rules).run("check", "--format", "json").json()["errors"]
     assert any("appeals: {decided_by:" in e.get("hint", "") for e in errors), errors
+
+
+def test_a_label_yaml_reads_as_a_number_is_told_to_be_quoted_as_written(make_site):
+    rules = RULES.replace("    label: {zh-CN: 品管部", "    label: 12\n    x_label: {zh-CN: 品管部", 1)
+    rules = rules.replace("    x_label: ", "    # ", 1)
+    errors = make_site({}, rules=rules).run("check", "--format", "json").json()["errors"]
+    assert [(e["code"], e["hint"]) for e in errors] == [("wrong-type", 'put it in quotes: "12"')], errors
