@@ -367,7 +367,8 @@ class Renderer:
 
         return {
             **page.context, "page_path": page.path, "language": language, "languages": rules.languages,
-            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "labels": labels, "fmt": fmt, "pts": pts,
+            "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "labels": labels,
+            "fmt": fmt, "pts": pts,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
             "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,

@@ -482,9 +482,10 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         if decided_by is not None and judge is None:
             diags.error(f.pos("decided_by"), "unknown-reference", f"inspector `{decided_by}` is not in people.yaml")
         elif judge is not None and judge.role not in rules.appeal_roles:
+            hint = f"appeals are decided by: {one_of(rules.appeal_roles)}" if rules.appeal_roles else \
+                "rules.yaml names no role that decides appeals: add `appeals: {decided_by: [qa]}` to it"
             diags.error(f.pos("decided_by"), "role-not-allowed", f"`{decided_by}` ({judge.role}) may not decide "
-                        "appeals (4.6)", f"appeals are decided by: {one_of(rules.appeal_roles)}" if rules.appeal_roles else
-                        "rules.yaml names no role that decides appeals: add `appeals: {decided_by: [qa]}` to it")
+                        "appeals (4.6)", hint)
         if decision == "reduced":
             if not f.has("points"):
                 diags.error(f.pos("decision"), "missing-key", "a reduced appeal needs `points`: the new deduction")
@@ -528,9 +529,10 @@ def validate_sign_off(source: Source, rules: Rules, inspectors: dict, diags: Dia
     if closed_by is not None and judge is None:
         diags.error(f.pos("closed_by"), "unknown-reference", f"inspector `{closed_by}` is not in people.yaml")
     elif judge is not None and judge.role not in rules.sign_off_roles:
+        hint = f"sign-offs are made by: {one_of(rules.sign_off_roles)}" if rules.sign_off_roles else \
+            "rules.yaml names no role that signs periods off: add `sign_off: {roles: [qa]}` to it"
         diags.error(f.pos("closed_by"), "role-not-allowed", f"`{closed_by}` ({judge.role}) may not sign a "
-                    "period off", f"sign-offs are made by: {one_of(rules.sign_off_roles)}" if rules.sign_off_roles else
-                    "rules.yaml names no role that signs periods off: add `sign_off: {roles: [qa]}` to it")
+                    "period off", hint)
     if len(diags.errors) > errors or None in (month, closed, closed_by):
         return None
     return SignOff(key, source.path, closed, closed_by, source.body)
