@@ -60,6 +60,10 @@ def read_staged(root: Path) -> Staged | None:
         listed[path] = object_id
         if tag != "H":  # skip-worktree or assume-unchanged: git does not compare the working copy
             unsure.append(path)
+    for path in _intent_to_add(root, [path for path, object_id in listed.items() if object_id == _EMPTY_BLOB]):
+        del listed[path]  # `git add -N`: named in the index, but nothing of it is committed until it is added
+        if path in unsure:
+            unsure.remove(path)
     differ = [path.decode("utf-8", "surrogateescape") for path in
               _git(root, "diff", "--name-only", "--no-renames", "--relative", "-z", "--", *_PATHS).split(b"\0")
               if path]
@@ -74,6 +78,24 @@ def read_staged(root: Path) -> Staged | None:
             blobs[path] = out[header_end + 1:header_end + 1 + size]
             at = header_end + 1 + size + 1
     return Staged(frozenset(listed), blobs)
+
+
+_EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
+
+
+def _intent_to_add(root: Path, empty: list[str]) -> list[str]:
+    """Of the index entries with no bytes, those only marked to be added (`git add -N`): neither in HEAD nor
+    staged as new (git leaves them out of `diff --cached`), as opposed to empty files really staged."""
+    if not empty:
+        return []
+    staged = set(_git(root, "diff", "--cached", "--name-only", "--no-renames", "--relative", "-z", "--",
+                      *empty).decode("utf-8", "surrogateescape").split("\0"))
+    try:
+        committed = set(_git(root, "ls-tree", "-r", "--name-only", "-z", "HEAD", "--", *empty)
+                        .decode("utf-8", "surrogateescape").split("\0"))
+    except StagedError:  # no commit yet
+        committed = set()
+    return [path for path in empty if path not in staged and path not in committed]
 
 
 @contextmanager

@@ -702,3 +702,16 @@ def test_new_shows_an_example_finding_from_the_sites_own_form(make_site):
     assert result.code == 0, result.err
     text = (site.root / result.out.strip()).read_text(encoding="utf-8")
     assert "#   - item: x1\n#     severity: general\n#     points: 1.25\n" in text
+
+
+def test_check_staged_passes_over_files_only_marked_to_be_added(repo):
+    site = repo()
+    later = "content/records/2026/11/later.md"
+    site.write(later, record())
+    git(site, "add", "-N", later)  # intent to add: none of its bytes are in the index, nor in the commit
+    assert site.run("check", "--staged").code == 0
+    empty = "content/records/2026/11/empty.md"
+    site.write(empty, "")
+    git(site, "add", empty)  # really staged, and empty: that is checked
+    result = site.run("check", "--staged", "--format", "json")
+    assert result.code == 1 and {e["file"] for e in result.json()["errors"]} == {empty}
