@@ -13,6 +13,7 @@ from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
 
 import jinja2
+import markupsafe
 
 from site_builder import pages as urls
 from site_builder import analytics, report, workers
@@ -365,8 +366,11 @@ class Renderer:
                 return t("flag_missing_check", check=label(rules.check_types[arg]))
             return t(f"flag_{kind}")
 
+        # what inspectors wrote is in the site's own language: on a page in another, it says so (screen readers)
+        content_lang = "" if language == rules.language else markupsafe.Markup(f' lang="{rules.language}"')
         return {
             **page.context, "page_path": page.path, "language": language, "languages": rules.languages,
+            "content_lang": content_lang,
             "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "labels": labels,
             "fmt": fmt, "pts": pts,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,

@@ -103,9 +103,11 @@ def test_every_data_table_has_header_cells(browser, example):
 def test_the_appraisal_prints_one_form_per_a4_page(browser, example, path, forms):
     page, _ = open_page(browser, (example / path).as_uri())
     assert page.locator("section.form-sheet").count() == forms
+    page.emulate_media(media="print")
+    assert page.locator("section.result tr.total").is_visible()  # the final total is printed too
     pdf = page.pdf(format="A4", print_background=True)
     pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
-    assert pages == forms
+    assert pages == forms + 1  # each form on its page, then the result on its own
     assert b"/MediaBox [0 0 594.95996 841.91998]" in pdf or b"/MediaBox [0 0 595" in pdf  # A4 in points
     page.close()
 

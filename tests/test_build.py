@@ -697,3 +697,14 @@ def test_a_language_without_ui_strings_is_told_to_add_them_to_the_site(make_site
     result = site.run("build")
     assert result.code == 0 and "layouts/i18n/fr.yaml: warning: missing-catalog" in result.err
     assert "add layouts/i18n/fr.yaml to the site" in result.err and str(REPO) not in result.err
+
+
+def test_what_inspectors_wrote_is_marked_in_its_language_on_pages_in_another(make_site):
+    from conftest import finding
+
+    site = make_site({"content/records/2026/11/r.md": record(findings=finding("a", 2), body="前台登记本缺页。")})
+    assert site.run("build").code == 0
+    english = (site.root / "_site/en/records/2026/11/r.html").read_text(encoding="utf-8")
+    own = (site.root / "_site/records/2026/11/r.html").read_text(encoding="utf-8")
+    assert '<div class="body" lang="zh-CN">' in english and '<span lang="zh-CN">发现问题</span>' in english
+    assert 'lang="zh-CN">' not in own.split("<body", 1)[1]  # the page itself is in that language already
