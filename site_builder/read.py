@@ -172,9 +172,36 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
         diags.warning(Pos(path, body_line, 1), "body-shown-as-text",
                       f"the text will be shown as written, without Markdown formatting: {reason}",
                       "split it into shorter paragraphs with blank lines, or shorten it")
+    if kind in ("record", "appeal") and ("](" in body or "<" in body):  # (the usual body has neither)
+        _dropped_from_body(path, body, body_line, diags)
     errors = len(diags.items)
     meta = parse_yaml(yaml_text, path, diags, first_line)
     return Source(path, kind, doc_id, meta, len(diags.items) == errors, body, body_line, digest)
+
+
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\(|<img\b", re.IGNORECASE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
+_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
+_KEPT_LINK = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
+
+
+def _dropped_from_body(path: str, body: str, body_line: int, diags: Diagnostics) -> None:
+    """Warn of what a body asks for that its page will not show: images (a page carries nothing from outside
+    the site), and links other than http(s) and mailto (a relative one could only be right on one of the
+    pages the body appears on)."""
+    image = _IMAGE.search(body)
+    if image:
+        diags.warning(Pos(path, body_line + body.count("\n", 0, image.start()), 1), "body-image-dropped",
+                      "the image is not shown: pages carry no images or files from outside the site",
+                      "describe in words what it shows, and say where the original is kept")
+    text = _MARKDOWN_IMAGE.sub("", body)  # (an image's target is no link; line breaks stay where they were)
+    for link in _LINK.finditer(text):
+        target = link.group(1)
+        if target and not _KEPT_LINK.match(target):
+            diags.warning(Pos(path, body_line + text.count("\n", 0, link.start()), 1), "body-link-dropped",
+                          f"the link to `{target}` is not kept: only http(s) and mailto links are",
+                          "write the full address (https://…), or name the record it points to in words")
+            break
 
 
 def shown(path: str) -> str:

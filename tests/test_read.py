@@ -165,3 +165,12 @@ def test_direction_controls_that_would_show_names_reversed_are_refused(make_site
     result = make_site({spoof: record()}, people=people).run("check", "--format", "json")
     found = {(e["code"], e["file"]) for e in result.json()["errors"]}
     assert result.code == 1 and ("bad-file-name", spoof) in found and ("bad-name", "content/people.yaml") in found
+
+
+def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(make_site):
+    body = "检查记录。\n\n![照片](photo.jpg)\n\n见[上次记录](../10/r.md)，[规程](https://example.com/a)。\n"
+    result = make_site({"content/records/r.md": record(body=body)}).run("check", "--format", "json")
+    found = [(w["code"], w["line"]) for w in result.json()["warnings"]]
+    assert result.code == 0 and found == [("body-image-dropped", 9), ("body-link-dropped", 11)], found
+    clean = make_site({"content/records/r.md": record(body="见[规程](https://example.com/a)。")})
+    assert clean.run("check", "--format", "json").json()["warnings"] == []
