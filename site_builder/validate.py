@@ -15,7 +15,7 @@ from fractions import Fraction
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff, exact
-from site_builder.periods import period
+from site_builder.periods import period, period_of
 from site_builder.read import DIRECTION_CONTROLS, RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, load_rules, pick
 from site_builder.yamltree import Scalar
@@ -102,9 +102,25 @@ def validate_documents(context: Context, records: dict[str, Record], broken_reco
                 sign_off = validate_sign_off(source, rules, inspectors, diags)
             if sign_off is not None:
                 sign_offs[sign_off.month] = sign_off
+    _sign_offs_ahead(sign_offs, records, rules, diags)
 
     return Site(rules, context.staff, inspectors, dict(sorted(records.items())), dict(sorted(appeals.items())),
                 dict(sorted(sign_offs.items())))
+
+
+def _sign_offs_ahead(sign_offs: dict[str, SignOff], records: dict[str, Record], rules: Rules,
+                     diags: Diagnostics) -> None:
+    """A sign-off months after the last record's period (a mistyped year, say) lists every period up to it,
+    each with everyone unscored: said, not refused (an empty month may be signed off on purpose)."""
+    if not records:
+        return
+    last = max(period_of(record.date, rules.cutoff_day).key for record in records.values())
+    for month, sign_off in sign_offs.items():
+        ahead = (int(month[:4]) - int(last[:4])) * 12 + int(month[5:]) - int(last[5:])
+        if ahead > 1:
+            diags.warning(Pos(sign_off.path, 1, 1), "sign-off-ahead", f"period {month} is signed off {ahead} "
+                          f"months after the last period with a record ({last}); every period up to it is listed, "
+                          "with everyone unscored", "check the month (and year) of the sign-off")
 
 
 def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dict, inspectors: dict) -> bool:

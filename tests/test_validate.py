@@ -382,3 +382,10 @@ def test_a_label_yaml_reads_as_a_number_is_told_to_be_quoted_as_written(make_sit
     rules = rules.replace("    x_label: ", "    # ", 1)
     errors = make_site({}, rules=rules).run("check", "--format", "json").json()["errors"]
     assert [(e["code"], e["hint"]) for e in errors] == [("wrong-type", 'put it in quotes: "12"')], errors
+
+
+def test_a_sign_off_far_ahead_of_the_records_is_warned_about(make_site):
+    files = {R: record(), MO: sign_off(), "content/months/2062-11.md": sign_off("2062-11", "2062-11-25")}
+    warnings = make_site(files).run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("sign-off-ahead", "content/months/2062-11.md")]
+    assert "432 months after the last period with a record (2026-11)" in warnings[0]["message"]
