@@ -239,12 +239,13 @@ def patch(root: Path, commit: Commit, *paths: str) -> str:
 def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dict[str, list[tuple]]:
     """commit -> the files under `folder` whose bytes at `head` are not those at the commit, as (status, path
     then, path now or "", blob then): status D (gone), M (changed) or R (renamed and changed; a file only
-    renamed is left out). One `git diff-tree` for all the commits."""
-    if not commits:
+    renamed is left out). One `git diff-tree` for all the commits; {} when git cannot say. Its output is read
+    at NUL bytes only (a path may hold any other): each commit's part starts with HEAD's hash."""
+    if not commits or not _HASH.fullmatch(head) or not all(_HASH.fullmatch(c) for c in commits):
         return {}
     try:
         result = subprocess.run(["git", "-C", str(root), "-c", "core.quotepath=off", "diff-tree", "--stdin", "--always",
-                                 "--format=%x1e", "-r", "--raw", "-M", "-z", "--relative", "--", folder],
+                                 "--format=%H", "-r", "--raw", "-M", "-z", "--relative", "--", folder],
                                 input="".join(f"{head} {commit}\n" for commit in commits).encode(),
                                 capture_output=True, check=False)
     except OSError:
@@ -252,27 +253,29 @@ def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dic
     if result.returncode != 0:
         return {}
     out: dict[str, list[tuple]] = {}
-    sections = result.stdout.decode("utf-8", "surrogateescape").split("\x1e")[1:]  # one per commit, in order
-    for commit, section in zip(commits, sections):
-        changes = out[commit] = []
-        tokens = section.split("\0")
-        at = 0
-        while at < len(tokens):
-            token = tokens[at].strip("\n")
-            at += 1
-            if not token.startswith(":"):
-                continue
-            _, _, blob_then, blob_now, status = token[1:].split(" ")
-            if status[0] == "R":  # (renames are paired by similarity, as `git log -M` pairs them)
-                then, now = tokens[at], tokens[at + 1]
-                at += 2
-                if blob_then != blob_now:  # (a pure rename changed nothing)
-                    changes.append(("R", then, now, blob_then))
-            else:
-                path = tokens[at]
-                at += 1
-                if status[0] in ("D", "M"):
-                    changes.append((status[0], path, path if status[0] == "M" else "", blob_then))
+    tokens, at, changes = result.stdout.decode("utf-8", "surrogateescape").split("\0"), 0, None
+    parts = iter(commits)
+    while at < len(tokens):
+        token = tokens[at].strip("\n")
+        at += 1
+        if token == head:  # the next commit's part
+            changes = out[next(parts, "")] = []
+            continue
+        if not token:
+            continue
+        fields = token[1:].split(" ") if token.startswith(":") else []
+        if changes is None or len(fields) != 5:
+            return {}  # not as git writes it: nothing is said rather than something wrong
+        _, _, blob_then, blob_now, status = fields
+        width = 2 if status[0] in ("R", "C") else 1
+        paths, at = tokens[at:at + width], at + width
+        if len(paths) != width:
+            return {}
+        if status[0] == "R" and blob_then != blob_now:  # (a pure rename changed nothing)
+            changes.append(("R", paths[0], paths[1], blob_then))
+        elif status[0] in ("D", "M"):
+            changes.append((status[0], paths[0], paths[0] if status[0] == "M" else "", blob_then))
+    out.pop("", None)
     return out
 
 
@@ -336,7 +339,9 @@ def _commits(text: str) -> list[tuple[str, str, str, list[tuple[str, ...]]]]:
             if not status:
                 at += 1
             elif _STATUS.fullmatch(status):
-                width = 3 if status[0] in ("R", "C") else 2  # a rename or copy names the file before and after
+                # a rename or copy names the file before and after; a merge's status has a letter per parent
+                # (`RM`) and names only the file as the merge left it
+                width = 3 if status[0] in ("R", "C") and not status[1:2].isalpha() else 2
                 if at + width > len(tokens):
                     raise _unreadable("a change without its file")
                 changes.append((status, *tokens[at + 1:at + width]))
@@ -384,7 +389,7 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
         author, email, subject = made_by[commit_hash]
         commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(listed) - index)
         for status, *paths in changes:
-            if status[:1] in ("R", "C"):
+            if len(paths) == 2:
                 old, new = paths
                 if new in ended:  # made a file that was deleted later: so is what it came from
                     if status[0] == "R":
@@ -403,7 +408,7 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
                 path = paths[0]
                 if path in ended:
                     continue
-                if status[0] == "D":
+                if set(status) == {"D"}:  # gone from the commit (a merge's `DD` too)
                     ended.add(path)
                     continue
                 current = renamed.get(path, path)

@@ -138,6 +138,8 @@ def _date_and_staff(data: bytes) -> tuple | None:
         when = date.fromisoformat(meta.get("date").text)
     except ValueError:
         return None
+    if not limits.MIN_YEAR <= when.year <= limits.MAX_YEAR:  # (as a record's date must be: no period beyond)
+        return None
     staff = meta.get("staff")
     people = [staff] if isinstance(staff, Scalar) else list(staff.items) if isinstance(staff, Sequence) else []
     return when, tuple(person.text for person in people if isinstance(person, Scalar))

@@ -8,6 +8,7 @@ shows them (file, line, column, message, hint and the offending lines) until the
 from __future__ import annotations
 
 import html
+import ipaddress
 import mimetypes
 import posixpath
 import socket
@@ -117,17 +118,24 @@ def error_page(preview: Preview, state: State) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+def _loopback(host: str) -> bool:
+    """`localhost`, or a loopback address (127.0.0.0/8, ::1): a name that merely starts with `127.` is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_allowed(header: str, bound: str) -> bool:
     """Whether a request's Host is this machine, when the preview listens on loopback only (the default): a
     web page elsewhere could otherwise make the browser ask for the appraisals under a name of its own that
     points here (DNS rebinding). Listening on another address is asking to be reached by any name."""
-    if bound not in _LOOPBACK_NAMES and not bound.startswith("127."):
+    if not _loopback(bound):
         return True
-    host = header.rsplit(":", 1)[0] if not header.startswith("[") else header[1:].partition("]")[0]
-    return host.lower() in _LOOPBACK_NAMES or host.startswith("127.")
+    host = header[1:].partition("]")[0] if header.startswith("[") else header.rsplit(":", 1)[0]
+    return _loopback(host)
 
 
 def _handler(preview: Preview):

@@ -715,3 +715,34 @@ def test_check_staged_passes_over_files_only_marked_to_be_added(repo):
     git(site, "add", empty)  # really staged, and empty: that is checked
     result = site.run("check", "--staged", "--format", "json")
     assert result.code == 1 and {e["file"] for e in result.json()["errors"]} == {empty}
+
+
+def test_a_merge_changing_a_record_one_side_renamed_keeps_the_history_readable(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    git(site, "checkout", "-q", "-b", "side")
+    (site.root / "content/records/2026/11/filed").mkdir()
+    moved = "content/records/2026/11/filed/sup-S001.md"
+    git(site, "mv", REC, moved)
+    commit(site, "file it", date="2026-11-27T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften", date="2026-11-27T11:00:00+08:00")
+    git(site, "merge", "-q", "side", "-m", "merge")  # git's --cc shows the merge's own change as `RM`, one path
+    result = site.run("check", "--format", "json")
+    assert result.code == 0 and "amended_after_signoff" in flags(site)
+    assert not any("could not be read" in w["message"] for w in result.json()["warnings"])
+
+
+@pytest.mark.parametrize("name, date_then", [("sep\x1eara\x1f:tor.md", "2026-11-12"), ("typo.md", "9999-12-30")])
+def test_odd_names_and_dates_of_records_removed_after_sign_off_are_no_crash(repo, name, date_then):
+    site = repo()
+    odd = f"content/records/2026/11/{name}"
+    site.write(odd, record(date=date_then))
+    checked_and_signed_off(site)
+    git(site, "rm", "-q", odd)
+    commit(site, "remove it", date="2026-11-28T10:00:00+08:00")
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.err
+    removed = [w for w in result.json()["warnings"] if w["code"] == "removed-after-signoff"]
+    assert len(removed) == (1 if date_then.startswith("2026") else 0)  # a date no period has is passed over

@@ -240,3 +240,14 @@ def test_the_preview_answers_only_to_localhost_names(served):
         except urllib.error.HTTPError as error:
             status = error.code
         assert status == expected, host
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("localhost:8000", True), ("127.0.0.1:8000", True), ("127.9.9.9", True), ("[::1]:8000", True),
+    ("127.evil.example:8000", False), ("127.0.0.1.nip.io", False), ("evil.example", False), ("", False),
+])
+def test_only_loopback_names_reach_a_loopback_preview(host, allowed):
+    from site_builder.serve import _host_allowed
+
+    assert _host_allowed(host, "127.0.0.1") is allowed and _host_allowed(host, "::1") is allowed
+    assert _host_allowed(host, "0.0.0.0")  # (shared on the network on purpose: any name)
