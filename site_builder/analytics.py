@@ -12,7 +12,8 @@ from decimal import Decimal
 from fractions import Fraction
 from statistics import median
 
-from site_builder.model import Site, exact
+from site_builder.model import Site
+from site_builder.rules import exact
 from site_builder.periods import period_of
 from site_builder.score import (STATUS_OVERTURNED, STATUS_REDUCED, Deduction, PeriodScores, deductions_of,
                                 round_half_up)

@@ -5,29 +5,12 @@ Everything here has passed validation; positions are kept so later stages can po
 
 from __future__ import annotations
 
-import decimal
-import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from site_builder.diagnostics import Pos, pickled_by_fields
 from site_builder.rules import Rules
-
-
-# Points and rates are Decimals as written, and are only added, subtracted and compared (means are Fractions).
-# Decimal's default context rounds every result to 28 digits, and a number may be written with more: `exact`
-# runs a stage with a context that never rounds. (Numbers are plain digits, bounded by the file's size.)
-EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-
-
-def exact(function):
-    """`function`, run with Decimal arithmetic that never rounds."""
-    @functools.wraps(function)
-    def run(*args, **kwargs):
-        with decimal.localcontext(EXACT):
-            return function(*args, **kwargs)
-    return run
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import os
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import partial
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -24,11 +24,10 @@ from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos, site_path
 from site_builder.i18n import Catalog, UIStringError, load_strings
 from site_builder.markup import MarkdownRenderer
-from site_builder.model import exact
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
 from site_builder.publish import Writer
-from site_builder.rules import pick
+from site_builder.rules import EXACT, exact, pick
 from site_builder.score import PeriodScores
 
 _ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
@@ -357,8 +356,9 @@ class Renderer:
             every decimal they have (0.75 with a step of 0.25), never rounded as scores are."""
             if value is None:
                 return "—"
-            places = -value.normalize().as_tuple().exponent if isinstance(value, Decimal) else 0
-            return str(report.shown(value, max(rules.decimals, places)))
+            with localcontext(EXACT):  # (normalize() rounds to 28 digits in the default context)
+                places = -value.normalize().as_tuple().exponent if isinstance(value, Decimal) else 0
+                return str(report.shown(value, max(rules.decimals, places)))
 
         def flag_text(flag: str) -> str:
             kind, _, arg = flag.partition(":")

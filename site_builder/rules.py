@@ -6,6 +6,8 @@ comes from here; Python only knows what the numbers mean.
 
 from __future__ import annotations
 
+import decimal
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +22,21 @@ _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47's s
 _TAG_HINT = "write a tag such as zh-CN or en (letters and digits, parts joined by `-`)"
 # a language other than the default has its pages in a folder named after it, beside these
 _SITE_FOLDERS = {"assets", "data", "inspectors", "periods", "records", "staff"}
+
+# Points and rates are Decimals as written, and are only added, subtracted and compared (means are Fractions).
+# Decimal's default context rounds every result to 28 digits, and a number may be written with more: `exact`
+# runs a stage with a context that never rounds. (Numbers are plain digits, bounded by the file's size.)
+EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def exact(function):
+    """`function`, run with Decimal arithmetic that never rounds."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with decimal.localcontext(EXACT):
+            return function(*args, **kwargs)
+    return run
+
 
 Label = dict  # language code -> text; "" is the text for every language
 
@@ -78,7 +95,8 @@ class Form:
 
     @property
     def full(self) -> Decimal:
-        return sum((item.full for item in self.items.values()), Decimal(0))
+        with decimal.localcontext(EXACT):
+            return sum((item.full for item in self.items.values()), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)

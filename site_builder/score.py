@@ -13,9 +13,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from site_builder.compliance import AMENDED_AFTER_SIGNOFF
-from site_builder.model import Appeal, Commendation, Finding, Record, Site, exact
+from site_builder.model import Appeal, Commendation, Finding, Record, Site
 from site_builder.periods import Period, period, period_of, span
-from site_builder.rules import Rules
+from site_builder.rules import Rules, exact
 
 # What an appeal does to a finding: whether it still counts, and how it is shown.
 STATUS_COUNTED = "counted"

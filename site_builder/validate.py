@@ -14,10 +14,10 @@ from fractions import Fraction
 
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
-from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff, exact
+from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
 from site_builder.periods import period, period_of
 from site_builder.read import DIRECTION_CONTROLS, RESERVED_NAMES, Source, processing
-from site_builder.rules import Rules, load_rules, pick
+from site_builder.rules import Rules, exact, load_rules, pick
 from site_builder.yamltree import Scalar
 from site_builder import limits
 

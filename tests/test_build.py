@@ -633,8 +633,15 @@ def test_a_site_layout_written_for_an_earlier_version_still_builds(make_site):
     older = shipped.replace("analytics.changes(history_of, rules.decimals)", "analytics.changes(history_of)")
     assert older != shipped
     site.write("layouts/staff.html", older)  # as layouts copied before `changes` was given the decimals
+    rules_page = (REPO / "layouts" / "rules.html").read_text(encoding="utf-8")
+    rules_page = re.sub(r"\{\{ t\('rule_sheets_of'.*?</li>", "{{ t('rule_sheets') }}</li>", rules_page, flags=re.S)
+    rules_page = re.sub(r"\{\{ t\('rule_punishable_of'.*?\}\}", "{{ t('rule_punishable') }}", rules_page)
+    assert "rule_sheets_of" not in rules_page and "rule_punishable_of" not in rules_page
+    site.write("layouts/rules.html", rules_page)  # as copied before the rules page named the site's own sheets
     result = site.run("build")
     assert result.code == 0, result.err
+    page = (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
+    assert "{" not in page.split("<main", 1)[1] and "each give one sheet per period" in page  # no raw placeholder
 
 
 def test_an_installed_wheel_carries_the_shipped_layouts_and_builds_a_site_without_its_own(make_site, tmp_path):
@@ -708,3 +715,13 @@ def test_what_inspectors_wrote_is_marked_in_its_language_on_pages_in_another(mak
     own = (site.root / "_site/records/2026/11/r.html").read_text(encoding="utf-8")
     assert '<div class="body" lang="zh-CN">' in english and '<span lang="zh-CN">发现问题</span>' in english
     assert 'lang="zh-CN">' not in own.split("<body", 1)[1]  # the page itself is in that language already
+
+
+def test_points_and_rates_written_with_more_than_28_digits_are_shown_with_all_of_them(make_site):
+    from conftest import finding
+
+    rate = finding("c", 3, severity=None, required_rate=95, actual_rate="84." + "0" * 28 + "1")
+    site = make_site({"content/records/2026/11/r.md": record(findings=rate)})
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/r.html").read_text(encoding="utf-8")
+    assert "84." + "0" * 28 + "1" in page
