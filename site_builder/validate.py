@@ -246,7 +246,9 @@ def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,
         diags.error(f.pos("inspector"), "role-not-allowed",
                     f"inspector `{inspector.id}` is {pick(rules.roles[inspector.role].label, 'en')} "
                     f"(`{inspector.role}`), who may not record `{check_type}`",
-                    f"`{check_type}` is recorded by: {one_of(allowed)}")
+                    f"`{check_type}` is recorded by: {one_of(allowed)}; if `{inspector.id}`'s role has changed "
+                    "since, keep that id with the role they had (their records stay theirs) and list them again "
+                    "under a new id for the new role")
 
     checked: list[str] = []
     listed = f.idents("staff")  # read once: each reading reports the bad entries again

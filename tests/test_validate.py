@@ -123,6 +123,8 @@ CASES = [
          R, 8, 15, "missed_task"),
     case("role-not-allowed-for-type", {R: record(type_="qa_monthly", inspector="I01")}, "role-not-allowed",
          R, 4, 12, "qa_monthly"),
+    case("role-changed-since", {R: record(type_="qa_monthly", inspector="I01")}, "role-not-allowed",
+         R, 4, 12, "list them again under a new id for the new role"),
     case("self-inspection", {R: record(staff="I01")}, "self-inspection", R, 5, 8, "themselves",
          people=SELF_PEOPLE),
     case("checked-after-leaving", {R: record(staff="S003")}, "not-employed", R, 5, 8, "2026-10-31"),
