@@ -126,6 +126,8 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
         diags.warning(pos, "removed-after-signoff", message,
                       "a signed-off period should only change through an appeal: if this was not meant, restore "
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
+    if history.complete:
+        _report_appeals_outdated(site, history, diags)
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)
@@ -142,6 +144,25 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
             emails = ", ".join(sorted({c.email for c in audit.foreign}))
             diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
                           f"`{record.inspector}`'s git_emails", "commit records under your own name")
+
+
+def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:
+    """An appeal names a finding by its id or its position in the record: when the record changed after the
+    appeal was decided (or filed, while pending), the finding it names may no longer be the one appealed.
+    (Commits before `provenance.adopted` are imported history, as for the other flags.)"""
+    adopted = site.rules.adopted  # commits before it are imported paper history: their dates say nothing here
+    for (record_id, finding_id), appeal in site.appeals.items():
+        file_history = history.of(site.records[record_id].path)
+        since = appeal.decided or appeal.filed
+        later = [c for c in file_history.changes if c.day > since and (adopted is None or c.day >= adopted)] \
+            if file_history else []
+        if later:
+            diags.warning(Pos(appeal.path, 1, 1), "appeal-outdated",
+                          f"record `{record_id}` was changed after this appeal was "
+                          f"{'decided' if appeal.decided else 'filed'} on {since} "
+                          f"({', '.join(c.short for c in reversed(later))}): check that finding `{finding_id}` is "
+                          "still the one appealed", "if findings moved, point `finding:` at the right one; an "
+                          "`id:` on each finding keeps them apart")
 
 
 class _Ancestry:

@@ -464,20 +464,30 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
     if isinstance(node, Scalar) and (node.kind == "null" or not node.text.strip()):
         diags.error(node.pos, "empty-value", "`finding` is empty", "write the finding's id or its position, like 1")
     elif record is not None and isinstance(node, Scalar):
+        by_id = next((x for x in record.findings if x.id == node.text), None)
         if node.kind == "int" and node.text.isdigit():
             position = int(node.text)
-            finding = next((x for x in record.findings if x.position == position), None)
+            finding = next((x for x in record.findings if x.position == position), None) or by_id
+            if by_id is not None and by_id is not finding:  # `id: "2"` on one finding, another in position 2
+                diags.error(node.pos, "ambiguous-finding", f"`{node.text}` is the position of one finding of "
+                            f"`{record_id}` and the `id:` of another (finding {by_id.position})",
+                            f"write the id quoted (`finding: \"{node.text}\"`) for that one; better, give the "
+                            "record's findings ids that are not numbers")
+                finding = None
         else:
-            finding = next((x for x in record.findings if x.id == node.text), None)
-        if finding is None:
+            finding = by_id
+        if finding is None and by_id is None:
+            quoted = node.kind == "str" and node.text.isdigit() and len(record.findings) >= int(node.text) > 0
             diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
-                        f"it has {len(record.findings)} finding(s): "
-                        f"{one_of(x.id for x in record.findings) or 'none'}")
+                        (f"a position is written as a number (`finding: {node.text}`); " if quoted else "") +
+                        f"its findings' ids: {one_of(x.id for x in record.findings) or 'none'}")
     elif node is not None and not isinstance(node, Scalar):
-        diags.error(node.pos, "wrong-type", "`finding` must be one finding's id or position")
+        diags.error(node.pos, "wrong-type", "`finding` must be one finding's id or position",
+                    "write one id or position, like `finding: 1`")
     filed = f.date("filed")
     if filed and record and filed < record.date:
-        diags.error(f.pos("filed"), "bad-date", f"filed {filed}, before the record's date {record.date}")
+        diags.error(f.pos("filed"), "bad-date", f"filed {filed}, before the record's date {record.date}",
+                    "an appeal is filed after the inspection: check both dates")
     decision = f.ident("decision") if f.has("decision") else "pending"
     if decision is not None and decision not in DECISIONS:
         diags.error(f.pos("decision"), "unknown-reference", f"decision `{decision}` is not one of "
@@ -493,9 +503,12 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         decided, decided_by = f.date("decided"), f.ident("decided_by")
         for key in ("decided", "decided_by"):
             if not f.has(key):
-                diags.error(f.pos("decision"), "missing-key", f"a decided appeal needs `{key}`")
+                diags.error(f.pos("decision"), "missing-key", f"a decided appeal needs `{key}`",
+                            "give the date of the decision and the deciding quality department inspector's id"
+                            if key == "decided" else "give the id of the quality department inspector who decided it")
         if decided and filed and decided < filed:
-            diags.error(f.pos("decided"), "bad-date", f"decided {decided}, before it was filed {filed}")
+            diags.error(f.pos("decided"), "bad-date", f"decided {decided}, before it was filed {filed}",
+                        "an appeal is decided after it is filed: check both dates")
         judge = inspectors.get(decided_by)
         if decided_by is not None and judge is None:
             diags.error(f.pos("decided_by"), "unknown-reference", f"inspector `{decided_by}` is not in people.yaml")
@@ -511,7 +524,9 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                 points = f.number("points")
                 if points is not None and finding is not None and not 0 < points < finding.points:
                     diags.error(f.pos("points"), "bad-reduction", f"reduced points {points} must be above 0 and "
-                                f"below the original {finding.points}", "use overturned to remove it entirely")
+                                f"below the original {finding.points}",
+                                "use overturned to remove it entirely, or upheld to keep it as it is"
+                                if points <= 0 else f"give fewer than {finding.points} points, or decide upheld")
                 elif points is not None and not _on_step(points, rules.step):
                     diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
         elif f.has("points"):

@@ -746,3 +746,17 @@ def test_odd_names_and_dates_of_records_removed_after_sign_off_are_no_crash(repo
     assert result.code == 0, result.err
     removed = [w for w in result.json()["warnings"] if w["code"] == "removed-after-signoff"]
     assert len(removed) == (1 if date_then.startswith("2026") else 0)  # a date no period has is passed over
+
+
+def test_an_appeal_whose_record_changed_after_the_decision_is_warned_about(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2) + finding("d", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    appeal = ("---\nrecord: 2026/11/sup-S001\nfinding: 2\nfiled: 2026-11-20\ndecision: overturned\n"
+              "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
+    site.write("content/appeals/a.md", appeal)
+    commit(site, "appeal decided", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    assert _warnings(site) == []
+    site.write(REC, record(findings=finding("d", 2) + finding("h", 9, "adverse")))  # finding 2 is now another
+    commit(site, "rework the record", date="2026-11-27T10:00:00+08:00")
+    assert ("appeal-outdated", "content/appeals/a.md") in _warnings(site)

@@ -136,3 +136,19 @@ def test_points_by_item_keep_two_forms_items_of_the_same_key_apart(make_site):
     # each form's item a on a row of its own, never the two added together (3.0)
     assert '<th scope="row">a · Receiving residents&#39; inquiries (HG/QEW04-02-R01)</th><td class="num">2.0</td>' in page
     assert '<th scope="row">a · Floors (CL-01)</th><td class="num">1.0</td>' in page
+
+
+def test_an_appealed_finding_is_marked_alike_on_every_page_that_shows_it(make_site):
+    rec = "content/records/2026/11/r.md"
+    found = finding("e", 8, "adverse", punishable="true")
+    appeal = ("---\nrecord: 2026/11/r\nfinding: 1\nfiled: 2026-11-20\ndecision: reduced\npoints: 6\n"
+              "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
+    site = make_site({rec: record(findings=found), "content/appeals/r-1.md": appeal})
+    assert site.run("build").code == 0
+    out = site.root / "_site"
+    evidence = (out / "staff/S001/2026-11.html").read_text(encoding="utf-8")
+    period = (out / "periods/2026-11.html").read_text(encoding="utf-8")
+    record_page = (out / "records/2026/11/r.html").read_text(encoding="utf-8")
+    assert "−<del>8.0</del> 6.0" in evidence  # the evidence list, as the form above it
+    assert '<td class="num"><del>8.0</del> 6.0</td>' in period  # the period's appeals table
+    assert 'flag-punishable"><del>' in record_page  # reduced: no longer zeroes its item

@@ -391,3 +391,14 @@ def test_a_sign_off_far_ahead_of_the_records_is_warned_about(make_site):
     warnings = make_site(files).run("check", "--format", "json").json()["warnings"]
     assert [(w["code"], w["file"]) for w in warnings] == [("sign-off-ahead", "content/months/2062-11.md")]
     assert "432 months after the last period with a record (2026-11)" in warnings[0]["message"]
+
+
+def test_an_appeal_naming_a_finding_by_a_number_that_is_one_findings_position_and_anothers_id_is_refused(make_site):
+    two = record(findings=finding("a", 2, id='"2"') + finding("d", 2, id="B"))
+    result = make_site({R: two, AP: appeal(finding_id="2")}).run("check", "--format", "json")
+    assert [(e["code"], e["line"]) for e in result.json()["errors"]] == [("ambiguous-finding", 3)]
+    only = record(findings=finding("a", 2, id='"7"'))  # a number that is only an id names that finding
+    assert make_site({R: only, AP: appeal(finding_id="7")}).run("check").code == 0
+    three = record(findings=finding("a", 2, id="X") + finding("b", 1, id="Y") + finding("d", 1, id="Z"))
+    errors = make_site({R: three, AP: appeal(finding_id='"2"')}).run("check", "--format", "json").json()["errors"]
+    assert errors[0]["code"] == "unknown-reference" and "written as a number" in errors[0]["hint"]
