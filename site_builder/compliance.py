@@ -154,8 +154,8 @@ def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -
     for (record_id, finding_id), appeal in site.appeals.items():
         file_history = history.of(site.records[record_id].path)
         since = appeal.decided or appeal.filed
-        later = [c for c in file_history.changes if c.day > since and (adopted is None or c.day >= adopted)] \
-            if file_history else []
+        later = [c for c in file_history.changes if c is not file_history.first and c.day > since
+                 and (adopted is None or c.day >= adopted)] if file_history else []  # (its first commit made it)
         if later:
             diags.warning(Pos(appeal.path, 1, 1), "appeal-outdated",
                           f"record `{record_id}` was changed after this appeal was "

@@ -477,7 +477,8 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         else:
             finding = by_id
         if finding is None and by_id is None:
-            quoted = node.kind == "str" and node.text.isdigit() and len(record.findings) >= int(node.text) > 0
+            quoted = node.kind == "str" and re.fullmatch("[0-9]+", node.text) is not None \
+                and len(record.findings) >= int(node.text) > 0
             diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
                         (f"a position is written as a number (`finding: {node.text}`); " if quoted else "") +
                         f"its findings' ids: {one_of(x.id for x in record.findings) or 'none'}")

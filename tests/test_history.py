@@ -760,3 +760,11 @@ def test_an_appeal_whose_record_changed_after_the_decision_is_warned_about(repo)
     site.write(REC, record(findings=finding("d", 2) + finding("h", 9, "adverse")))  # finding 2 is now another
     commit(site, "rework the record", date="2026-11-27T10:00:00+08:00")
     assert ("appeal-outdated", "content/appeals/a.md") in _warnings(site)
+
+
+def test_a_record_committed_with_its_appeal_is_not_an_outdated_appeal(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write("content/appeals/a.md", "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-21\n---\n理由。\n")
+    commit(site, "check and appeal", date="2026-11-22T10:00:00+08:00")  # the record's only commit: it made it
+    assert _warnings(site) == []

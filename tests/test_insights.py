@@ -149,6 +149,6 @@ def test_an_appealed_finding_is_marked_alike_on_every_page_that_shows_it(make_si
     evidence = (out / "staff/S001/2026-11.html").read_text(encoding="utf-8")
     period = (out / "periods/2026-11.html").read_text(encoding="utf-8")
     record_page = (out / "records/2026/11/r.html").read_text(encoding="utf-8")
-    assert "−<del>8.0</del> 6.0" in evidence  # the evidence list, as the form above it
+    assert "<del>−8.0</del> −6.0" in evidence  # the evidence list, as the form above it
     assert '<td class="num"><del>8.0</del> 6.0</td>' in period  # the period's appeals table
     assert 'flag-punishable"><del>' in record_page  # reduced: no longer zeroes its item

@@ -402,3 +402,8 @@ def test_an_appeal_naming_a_finding_by_a_number_that_is_one_findings_position_an
     three = record(findings=finding("a", 2, id="X") + finding("b", 1, id="Y") + finding("d", 1, id="Z"))
     errors = make_site({R: three, AP: appeal(finding_id='"2"')}).run("check", "--format", "json").json()["errors"]
     assert errors[0]["code"] == "unknown-reference" and "written as a number" in errors[0]["hint"]
+
+
+def test_an_appeal_naming_a_finding_by_a_digit_python_reads_but_yaml_does_not_is_no_crash(make_site):
+    errors = make_site({R: ONE_FINDING, AP: appeal(finding_id='"²"')}).run("check", "--format", "json").json()
+    assert [e["code"] for e in errors["errors"]] == ["unknown-reference"]
