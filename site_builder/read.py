@@ -176,7 +176,10 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
         _dropped_from_body(path, body, body_line, diags)
     errors = len(diags.items)
     meta = parse_yaml(yaml_text, path, diags, first_line)
-    return Source(path, kind, doc_id, meta, len(diags.items) == errors, body, body_line, digest)
+    readable = len(diags.items) == errors
+    if readable and " #" in yaml_text:  # (rare: most front matter has no comment at all)
+        _cut_by_comments(path, yaml_text, first_line, diags)
+    return Source(path, kind, doc_id, meta, readable, body, body_line, digest)
 
 
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(|<img\b", re.IGNORECASE)
@@ -202,6 +205,20 @@ def _dropped_from_body(path: str, body: str, body_line: int, diags: Diagnostics)
                           f"the link to `{target}` is not kept: only http(s) and mailto links are",
                           "write the full address (https://…), or name the record it points to in words")
             break
+
+
+# a text value written plain, with ` #` in it: YAML reads the rest of the line as a comment
+_CUT_TEXT = re.compile(r"\s*(?:-\s+)?(note|reason)\s*:[ \t]+(?![\"'|>])([^#\n]*?)[ \t]+#(.*)")
+
+
+def _cut_by_comments(path: str, yaml_text: str, first_line: int, diags: Diagnostics) -> None:
+    """Warn where a note or reason loses the end of its line to a YAML comment (`工单 #1234`)."""
+    for number, line in enumerate(yaml_text.split("\n")):
+        cut = _CUT_TEXT.match(line)
+        if cut and cut.group(2).strip():
+            diags.warning(Pos(path, first_line + number, line.index("#", cut.start(3) - 1) + 1), "text-cut-by-comment",
+                          f"`{cut.group(1)}` ends before ` #`: YAML reads `#{cut.group(3)}` as a comment, so it is "
+                          "not shown", f"put the whole {cut.group(1)} in quotes: {cut.group(1)}: \"…\"")
 
 
 def shown(path: str) -> str:

@@ -89,6 +89,10 @@ def as_text(value: str) -> str:
     return value if _scalar_kind(value, True) == "str" else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# a key written with a full-width colon (a Chinese input method): `severity：general`
+_WIDE_COLON_KEY = re.compile(r"\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*：")
+
+
 def describe_char(ch: str) -> str:
     names = {"\x85": "NEXT LINE (U+0085)", "\u2028": "LINE SEPARATOR (U+2028)",
              "\u2029": "PARAGRAPH SEPARATOR (U+2029)", "\ufeff": "byte order mark (U+FEFF)"}
@@ -109,6 +113,14 @@ def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) ->
                     f"the {describe_char(bad.group())} is not allowed here",
                     "delete it, or retype the line in a plain text editor")
         return None
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        wide = _WIDE_COLON_KEY.match(line)
+        if wide:  # YAML would say "could not find expected ':'" a line later
+            diags.error(Pos(file, first_line + number, wide.end()), "yaml-syntax",
+                        f"`{wide.group(1)}：` has a full-width colon `：`", f"type `{wide.group(1)}: ` (a plain colon "
+                        "and a space), with the Chinese input method switched off")
+            return None
     builder = _TreeBuilder(file, first_line, diags)
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -130,6 +142,8 @@ def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) ->
         line_text = text.split("\n")[mark.line] if mark and mark.line < text.count("\n") + 1 else ""
         hint = "YAML indents with spaces only: replace the tabs with spaces" if "\t" in line_text else \
             "check the indentation and that every `key: value` has a space after the colon"
+        if problem.startswith("mapping values are not allowed") and ": " in line_text.split(":", 1)[-1]:
+            hint = "a value holding `: ` must be in quotes: key: \"text: more text\""
         diags.error(pos, "yaml-syntax", f"{problem}{context}", hint)
         return None
     except yaml.YAMLError as exc:  # reader errors carry no mark

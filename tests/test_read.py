@@ -174,3 +174,17 @@ def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(ma
     assert result.code == 0 and found == [("body-image-dropped", 9), ("body-link-dropped", 11)], found
     clean = make_site({"content/records/r.md": record(body="见[规程](https://example.com/a)。")})
     assert clean.run("check", "--format", "json").json()["warnings"] == []
+
+
+@pytest.mark.parametrize("line, instead, code, where, says", [
+    ("  severity: general", "  severity：general", "yaml-syntax", (8, 13), "full-width colon"),
+    ("  note: 发现问题", "  note: 业主表扬: 态度好", "yaml-syntax", (10, 15), "must be in quotes"),
+    ("  note: 发现问题", "  note: 工单 #1234 未回访", "text-cut-by-comment", (10, 14), "#1234 未回访"),
+])
+def test_what_an_inspector_types_by_habit_gets_a_message_about_it(make_site, line, instead, code, where, says):
+    text = record(findings=finding("a", 2)).replace(line, instead, 1)
+    assert instead in text
+    result = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()
+    found = [e for e in result["errors"] + result["warnings"] if e["code"] == code]
+    assert [(e["line"], e["column"]) for e in found] == [where], result
+    assert says in found[0]["message"] + found[0].get("hint", "")
