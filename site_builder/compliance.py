@@ -148,14 +148,18 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
 
 def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:
     """An appeal names a finding by its id or its position in the record: when the record changed after the
-    appeal was decided (or filed, while pending), the finding it names may no longer be the one appealed.
+    appeal was decided (or filed, while pending) — in a later commit than the appeal's own, or on a later day
+    while the appeal is not committed — the finding it names may no longer be the one appealed.
     (Commits before `provenance.adopted` are imported history, as for the other flags.)"""
     adopted = site.rules.adopted  # commits before it are imported paper history: their dates say nothing here
     for (record_id, finding_id), appeal in site.appeals.items():
         file_history = history.of(site.records[record_id].path)
         since = appeal.decided or appeal.filed
-        later = [c for c in file_history.changes if c is not file_history.first and c.day > since
-                 and (adopted is None or c.day >= adopted)] if file_history else []  # (its first commit made it)
+        written = history.of(appeal.path)  # the commits of the appeal itself: the last wrote its decision
+        written_at = written.last.order if written else None
+        later = [c for c in file_history.changes if c is not file_history.first  # (its first commit made it)
+                 and (c.order > written_at if written_at is not None else c.day > since)
+                 and (adopted is None or c.day >= adopted)] if file_history else []
         if later:
             diags.warning(Pos(appeal.path, 1, 1), "appeal-outdated",
                           f"record `{record_id}` was changed after this appeal was "
