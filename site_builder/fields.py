@@ -174,6 +174,20 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
     return scalar.text
 
 
+# full-width digits, point and punctuation (a Chinese input method) -> what YAML and ids expect
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．［］，：", "0123456789.[],:")
+
+
+def _id_hint(text: str) -> str:
+    """What to write instead of an invalid id: the usual slips of Chinese typing get their own words."""
+    if any(ch in text for ch in "［］，：、；"):
+        return "use plain brackets and commas, with the Chinese input method switched off: [S002, S003]"
+    if not text.isascii():
+        return ("ids and codes are written in Latin letters and digits, as listed in the comments `new` writes "
+                "and on the site's rules page (`general`, not 一般违规)")
+    return "ids use only letters, digits, `_` and `-` (not first), at most 32 characters"
+
+
 def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
     scalar = _scalar(node, label, "an id", diags)
     if scalar is None:
@@ -186,8 +200,7 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
         diags.error(scalar.pos, "empty-value", f"{label} is empty", "write the id after the colon")
         return None
     if not ID_PATTERN.fullmatch(scalar.text):
-        diags.error(scalar.pos, "bad-id", f"{label} `{scalar.text}` is not a valid id",
-                    "ids use only letters, digits, `_` and `-` (not first), at most 32 characters")
+        diags.error(scalar.pos, "bad-id", f"{label} `{scalar.text}` is not a valid id", _id_hint(scalar.text))
         return None
     return sys.intern(scalar.text)  # the same few ids recur in every record: one string each, kept and cached
 
@@ -244,8 +257,10 @@ def as_number(node: Node, label: str, diags: Diagnostics) -> Decimal | None:
         diags.error(scalar.pos, "bad-number", f"{label} `{scalar.text}` is not a plain decimal number "
                     "(YAML reads it in another notation)", "write digits with an optional decimal point, like 2 or 2.5")
     else:
-        diags.error(scalar.pos, "wrong-type", f"{label} must be a number, not {_shape(scalar)}",
-                    "write digits with an optional decimal point, like 2 or 2.5")
+        written = scalar.text.translate(_FULL_WIDTH).rstrip("%分 ")
+        hint = f"write the number alone, as digits: {written}" if _DECIMAL.fullmatch(written) else \
+            "write digits with an optional decimal point, like 2 or 2.5"
+        diags.error(scalar.pos, "wrong-type", f"{label} must be a number, not {_shape(scalar)}", hint)
     return None
 
 

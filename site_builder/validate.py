@@ -214,6 +214,13 @@ def _case_twin(kind: str, person_id: str | None, pos: Pos, folded: dict, diags: 
     return True
 
 
+def _step_hint(value: Decimal, step: Decimal) -> str:
+    """The multiples of the step on either side of `value`."""
+    below = (Fraction(value) // Fraction(step)) * Fraction(step)
+    low, high = (Decimal(x.numerator) / Decimal(x.denominator) for x in (below, below + Fraction(step)))
+    return f"points go in steps of {step}: {low.normalize():f} or {high.normalize():f}"
+
+
 def _on_step(value: Decimal, step: Decimal) -> bool:
     return Fraction(value) % Fraction(step) == 0  # exact: Decimal's % fails on numbers beyond its precision
 
@@ -339,7 +346,8 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
                             f"points {points} outside band {severity} {band} of item {item.key}",
                             f"give {band.low} to {band.high} points, or choose another severity")
             elif not _on_step(points, rules.step):
-                diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+                diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
+                        _step_hint(points, rules.step))
         procedure = e.text("procedure") if e.has("procedure") else ""
         if procedure and item:
             procedure = procedure.strip().removeprefix("《").removesuffix("》")
@@ -435,7 +443,8 @@ def _commendations(f: Fields, rules: Rules, checked: list[str], diags: Diagnosti
                         f"commendation of {points} points is outside {rules.commendation} (4.5.4)",
                         f"give {rules.commendation.low} to {rules.commendation.high} points")
         elif points is not None and not _on_step(points, rules.step):
-            diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+            diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
+                        _step_hint(points, rules.step))
         if len(diags.errors) == errors and None not in (person, points, reason):
             out.append(Commendation(person, points, reason, node.pos))
     return out
@@ -529,7 +538,8 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                                 "use overturned to remove it entirely, or upheld to keep it as it is"
                                 if points <= 0 else f"give fewer than {finding.points} points, or decide upheld")
                 elif points is not None and not _on_step(points, rules.step):
-                    diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}")
+                    diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
+                                _step_hint(points, rules.step))
         elif f.has("points"):
             diags.error(f.pos("points"), "points-without-reduction", "`points` only goes with `reduced`",
                         "remove `points`, or set `decision: reduced`")

@@ -188,3 +188,17 @@ def test_what_an_inspector_types_by_habit_gets_a_message_about_it(make_site, lin
     found = [e for e in result["errors"] + result["warnings"] if e["code"] == code]
     assert [(e["line"], e["column"]) for e in found] == [where], result
     assert says in found[0]["message"] + found[0].get("hint", "")
+
+
+@pytest.mark.parametrize("line, instead, says", [
+    ("  severity: general", "  severity: 一般违规", "`general`, not 一般违规"),
+    ("staff: S001", "staff: ［S001］", "plain brackets and commas"),
+    ("  points: 2", "  points: 2分", "as digits: 2"),
+    ("  points: 2", "  points: ２", "as digits: 2"),
+    ("  points: 2", "  points: 1.3", "steps of 0.5: 1 or 1.5"),
+])
+def test_slips_of_chinese_typing_get_hints_in_their_own_words(make_site, line, instead, says):
+    text = record(findings=finding("a", 2)).replace(line, instead, 1)
+    assert instead in text
+    errors = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()["errors"]
+    assert any(says in e.get("hint", "") for e in errors), errors
