@@ -400,6 +400,7 @@ def test_the_installed_hook_refuses_a_bad_commit(repo):
                              text=True, env={**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x",
                                              "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@x"})
     assert refused.returncode != 0 and "not a real date" in refused.stdout + refused.stderr
+    assert "commit refused (the staged files were checked)" in refused.stderr
     site.write(REC, record())
     git(site, "add", REC)
     commit(site, "good")  # passes the hook
