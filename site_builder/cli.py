@@ -290,6 +290,7 @@ def cmd_new(root: Path, args) -> int:
     from datetime import date
 
     from site_builder.pipeline import load
+    from site_builder.periods import period_of
     from site_builder.scaffold import record_path, request_problem, skeleton, skeleton_problem, write_new
 
     try:  # (Python also reads 20261112 and 2026-W46-4; a record's date is written YYYY-MM-DD)
@@ -315,9 +316,11 @@ def cmd_new(root: Path, args) -> int:
         path = write_new(root, path, text)
     except FileExistsError as exc:
         print(f"site-builder: {Path(exc.filename).relative_to(root)} already exists; not overwritten "
-              "(edit it, or give another --date)", file=sys.stderr)
+              "(edit it; for another check of the same staff that day, copy it under another name)", file=sys.stderr)
         return EXIT_CONTENT
     print(path.relative_to(root).as_posix())
+    counted = period_of(day, site.rules.cutoff_day)  # (the folder is the date's month; the period may be the next)
+    print(f"it counts in period {counted.key} ({counted.start} – {counted.end})", file=sys.stderr)
     return EXIT_OK
 
 

@@ -185,7 +185,7 @@ def test_new_writes_a_skeleton_that_passes_check(make_site):
     result = site.run("new", "supervisor_monthly", "--staff", "S001", "--inspector", "I01", "--date", "2026-11-12")
     assert result.code == 0
     path = "content/records/2026/11/2026-11-12-supervisor_monthly-S001.md"
-    assert result.out.strip() == path
+    assert result.out.strip() == path and "it counts in period 2026-11 (2026-10-26 – 2026-11-25)" in result.err
     text = (site.root / path).read_text(encoding="utf-8")
     assert "type: supervisor_monthly" in text and "#   c  培训出勤率" in text and "shortfall_10 3–5" in text
     assert site.run("check").code == 0
