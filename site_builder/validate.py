@@ -384,7 +384,7 @@ def _severity(e: Fields, rules: Rules, item, diags: Diagnostics) -> str | None:
             diags.error(e.pos("required_rate" if e.has("required_rate") else "actual_rate"), "rate-not-allowed",
                         f"item {item.key} is not a rate item, so it takes no rates", "remove the rates")
             return None
-        if claimed is None and e.ok:
+        if claimed is None and e.ok and not e.has("severity"):
             diags.error(e.node.pos, "missing-key", "the finding has no `severity`",
                         f"item {item.key} allows: {one_of(item.severities)}")
         return claimed

@@ -202,3 +202,4 @@ def test_slips_of_chinese_typing_get_hints_in_their_own_words(make_site, line, i
     assert instead in text
     errors = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()["errors"]
     assert any(says in e.get("hint", "") for e in errors), errors
+    assert not any(e["code"] == "missing-key" for e in errors)  # (what is there but wrong is not called missing)
