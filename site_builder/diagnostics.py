@@ -115,7 +115,9 @@ def site_path(path: Path, root: Path) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' did you mean `x`?' when a close match exists, else ''."""
-    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    choices = sorted(choices)
+    same = [choice for choice in choices if choice.casefold() == word.casefold()]  # `A` for `a`: letter case
+    match = same or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean `{match[0]}`?" if match else ""
 
 

@@ -198,6 +198,16 @@ def test_what_an_inspector_types_by_habit_gets_a_message_about_it(make_site, lin
     ("  points: 2", "  points: 1.3", "steps of 0.5: 1 or 1.5"),
 ])
 def test_slips_of_chinese_typing_get_hints_in_their_own_words(make_site, line, instead, says):
+    _hinted(make_site, line, instead, says)
+
+
+def test_a_code_in_the_wrong_letter_case_is_suggested_in_the_right_one(make_site):
+    text = record(findings=finding("a", 2)).replace("- item: a", "- item: A", 1)
+    errors = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()["errors"]
+    assert any("did you mean `a`" in e["message"] + e.get("hint", "") for e in errors), errors
+
+
+def _hinted(make_site, line, instead, says):
     text = record(findings=finding("a", 2)).replace(line, instead, 1)
     assert instead in text
     errors = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()["errors"]
