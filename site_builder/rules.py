@@ -373,7 +373,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     commendation = _range(scoring.raw("commendation"), "commendation", diags)
     if step is not None and step > 0:
         for key, severity in severities.items():
-            if _lowest_step(severity.points, step) is None:
+            if lowest_on_step(severity.points, step) is None:
                 diags.error(points_at[key], "bad-rule", f"no points of severity `{key}` ({severity.points}) are a "
                             f"multiple of the step {step}, so it can never be given",
                             "widen the band or change `scoring.step`")
@@ -419,7 +419,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     )
 
 
-def _lowest_step(points: PointRange, step: Decimal) -> Fraction | None:
+def lowest_on_step(points: PointRange, step: Decimal) -> Fraction | None:
     """The least multiple of `step` in the band, or None when there is none."""
     low, size = Fraction(points.low), Fraction(step)
     lowest = -(-low // size) * size

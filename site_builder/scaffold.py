@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 
 from site_builder.diagnostics import Diagnostics, did_you_mean
 from site_builder.model import Site
 from site_builder.read import FOLDERS, read_context, read_source
-from site_builder.rules import pick
+from site_builder.rules import lowest_on_step, pick
 from site_builder.validate import validate_context, validate_record_source
 from site_builder.yamltree import as_text
 
@@ -66,8 +65,8 @@ def _example_finding(site: Site, staff: list[str]) -> list[str]:
     if item is None:
         return []
     band = rules.severities[item.severities[0]]
-    size = Fraction(rules.step)
-    least = Decimal(-(-Fraction(band.points.low) // size) * size.numerator) / size.denominator
+    lowest = lowest_on_step(band.points, rules.step)  # (rules.yaml is refused when a band has none)
+    least = Decimal(lowest.numerator) / lowest.denominator
     return ["# To record findings, replace `findings: []` with a list such as:", "# findings:",
             f"#   - item: {as_text(item.key)}",
             *([f"#     staff: {as_text(staff[0])}"] if len(staff) > 1 else []),

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_builder.history import read_blobs
 from site_builder.read import FOLDERS, PEOPLE_FILE, RULES_FILE
 
 _PATHS = [RULES_FILE, PEOPLE_FILE, *FOLDERS.values()]
@@ -68,16 +69,10 @@ def read_staged(root: Path) -> Staged | None:
               _git(root, "diff", "--name-only", "--no-renames", "--relative", "-z", "--", *_PATHS).split(b"\0")
               if path]
     wanted = sorted({path for path in differ if path in listed} | set(unsure))
-    blobs = {}
-    if wanted:
-        out = _git(root, "cat-file", "--batch", data="".join(f"{listed[p]}\n" for p in wanted).encode())
-        at = 0
-        for path in wanted:
-            header_end = out.index(b"\n", at)
-            size = int(out[at:header_end].split(b" ")[2])
-            blobs[path] = out[header_end + 1:header_end + 1 + size]
-            at = header_end + 1 + size + 1
-    return Staged(frozenset(listed), blobs)
+    found = read_blobs(root, [listed[path] for path in wanted])
+    if any(listed[path] not in found for path in wanted):
+        raise StagedError("--staged could not read the staged files from git (`git cat-file` failed)")
+    return Staged(frozenset(listed), {path: found[listed[path]] for path in wanted})
 
 
 _EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
