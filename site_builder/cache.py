@@ -64,18 +64,22 @@ def write_atomically(path: Path, value) -> None:
 
 
 class FileDigests:
-    """path -> (stat signature, content hash) of the files a build depends on, so that a site whose files
-    are unchanged is recognised without reading them (see the module's note on signatures); and, in a
-    small file of its own, the digest of the last listing of every input file with the content digest it
+    """What the files a build depends on held, so that a site whose files are unchanged is recognised
+    without reading them (see the module's note on signatures), kept per folder: for each folder, the digest
+    of its listing (its files' names and stat numbers), the content digest that listing stood for, and its
+    files' (stat signature, content hash). A folder whose listing is unchanged keeps its content digest
+    without a look at its files; in a changed folder, only files whose signature changed are read. And, in
+    a small file of its own, the digest of the last listing of every input file with the content digest it
     stood for (see fingerprint.py)."""
 
-    _HEADER = "site-builder file digests 2"
+    _HEADER = "site-builder file digests 3"
 
     def __init__(self, root: Path):
         self.file = site_folder(root) / "digests.pickle"
         self.listing_file = site_folder(root) / "listing.pickle"
-        self._known: dict | None = None  # loaded when first needed
-        self._seen: dict = {}
+        self._known: dict | None = None  # folder -> (listing digest, trusted, content digest, files); loaded lazily
+        self._kept: dict = {}  # what this run keeps, in the same shape
+        self._files: dict = {}  # folder -> name -> (signature, hash): of the folders being hashed now
         self.problem = ""  # why the stored digests were discarded
         self.damaged = self.file  # which file that was
         self._listing = self._load(self.listing_file, tuple) or ("", "", 0)
@@ -114,24 +118,43 @@ class FileDigests:
             self._listing = value
             self._write(self.listing_file, value)
 
-    def digest(self, path: str, sig: tuple, read) -> bytes:
-        """The content hash of the regular file at `path` (its stat signature); `read()` gives its bytes."""
+    def folder(self, folder: str, listing: bytes, trusted: bool) -> bytes | None:
+        """The content digest of the files in `folder` when its listing is the stored one, and both that
+        one and this were taken over two seconds after the newest change in the folder (`trusted`);
+        else None, and the folder's files are hashed with `digest`."""
         if self._known is None:
             self._known = self._load(self.file, dict) or {}
-        known = self._known.get(path)
-        if known is not None and known[0] == sig:
-            digest = known[1]
-        else:
-            digest = hashlib.blake2b(read(), digest_size=16).digest()
-        self._seen[path] = (sig, digest)
+        stored = self._known.get(folder)
+        if stored is not None and stored[0] == listing and stored[1] and trusted:
+            self._kept[folder] = stored
+            return stored[2]
+        self._files[folder] = {}
+        return None
+
+    def digest(self, folder: str, name: str, sig: tuple, read) -> bytes:
+        """The content hash of the regular file `name` in `folder` (its stat signature); `read()` gives its
+        bytes, read only when the signature is not the stored one."""
+        stored = self._known.get(folder)
+        if stored is not None and not isinstance(stored[3], dict):  # unpacked once, when first asked
+            self._known[folder] = stored = (*stored[:3], pickle.loads(stored[3]))
+        known = stored[3].get(name) if stored is not None else None
+        digest = known[1] if known is not None and known[0] == sig else hashlib.blake2b(read(), digest_size=16).digest()
+        self._files[folder][name] = (sig, digest)
         return digest
 
-    def save(self) -> None:
+    def hashed(self, folder: str, listing: bytes, trusted: bool, content: bytes) -> None:
+        """Keep the content digest of a folder whose files were just hashed."""
         racy_from = time.time_ns() - RACY_NS
-        kept = {path: entry for path, entry in self._seen.items() if max(entry[0][1], entry[0][2]) < racy_from}
-        if kept != self._known:
-            self._write(self.file, kept)
-        self._known, self._seen = None, {}  # done with: the memory is the build's from here on
+        files = {name: entry for name, entry in self._files.pop(folder).items()
+                 if max(entry[0][1], entry[0][2]) < racy_from}
+        self._kept[folder] = (listing, trusted, content, pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def save(self) -> None:
+        """Write what this run kept (the folders listed now), if it is not what was stored."""
+        known = {folder: entry[:3] for folder, entry in (self._known or {}).items()}
+        if known != {folder: entry[:3] for folder, entry in self._kept.items()}:
+            self._write(self.file, self._kept)
+        self._known, self._kept = None, {}  # done with: the memory is the build's from here on
 
     def _write(self, file: Path, value) -> None:
         try:

@@ -167,7 +167,7 @@ class Inputs:
         self._listing, self._worker = listing, worker
         if content is None:
             listing = self._whole_listing()
-            content = self._content(listing, known)
+            content = self._content(listing, known, started)
             if known is not None:
                 trusted = listing.newest() < started - RACY_NS
                 known.remember(self.listing_digest if trusted else "", content, len(listing.paths))
@@ -196,26 +196,60 @@ class Inputs:
         """full path -> (mode, size, mtime_ns, ctime_ns, inode, device) of every input file."""
         return self._whole_listing().entries()
 
-    def _content(self, listing: Listing, known: FileDigests | None) -> str:
-        """The digest of every input file's bytes (or what it is, when it is not a regular file), in
-        order of its path within its tree."""
+    def _content(self, listing: Listing, known: FileDigests | None, started: int) -> str:
+        """The digest of every input file's bytes (or what it is, when it is not a regular file), folder by
+        folder in order of their paths within their trees. A folder whose listing is the one `known` keeps
+        gives the content digest kept with it, and its files are not looked at: an edit rereads one folder."""
+        folders: dict[str, list[int]] = {}
+        for n, path in enumerate(listing.paths):
+            folders.setdefault(path.rpartition(os.sep)[0], []).append(n)
         named = [(label, str(base)) for label, base in self.trees]
-        rows = []
-        for path, numbers in listing.entries().items():
+        groups: dict[str, list[tuple[str, str, tuple]]] = {}  # name in its tree -> (file name, path, numbers)
+        numbers = listing.numbers
+        for folder, members in folders.items():
             for label, base in named:
-                if path == base or path.startswith(base + os.sep):
-                    rows.append((f"{label}/{path[len(base) + 1:]}", path, numbers))
+                if folder == base or folder.startswith(base + os.sep):
+                    files = groups.setdefault(f"{label}/{folder[len(base) + 1:]}", [])
+                    files += ((listing.paths[n][len(folder) + 1:], listing.paths[n], tuple(numbers[6 * n:6 * n + 6]))
+                              for n in members)
                     break
-        rows.sort()
+            else:  # a tree that is one file (rules.yaml)
+                for n in members:
+                    path = listing.paths[n]
+                    label = next((label for label, base in named if path == base), None)
+                    if label is not None:
+                        groups.setdefault(label, []).append(("", path, tuple(numbers[6 * n:6 * n + 6])))
         digest = hashlib.blake2b(digest_size=20)
-        for name, path, numbers in rows:
-            digest.update(f"file {name}\n".encode("utf-8", "surrogateescape"))
-            digest.update(_file_digest(path, numbers, known))
+        for name in sorted(groups):
+            files = sorted(groups[name])
+            digest.update(f"folder {name}\n".encode("utf-8", "surrogateescape"))
+            digest.update(_folder_digest(name, files, known, started))
         for path in sorted(listing.unreadable):
             digest.update(f"unreadable {path}\n".encode("utf-8", "surrogateescape"))
         if known is not None:
             known.save()
         return digest.hexdigest()
+
+
+def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: FileDigests | None, started: int) -> bytes:
+    """The digest of the files directly in one folder of a tree: (name, full path, stat numbers) each."""
+    listing = hashlib.blake2b(pickle.dumps([(name, numbers) for name, _, numbers in files],
+                                           protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+    # (taken over two seconds after the folder's newest change: a file changed again within the same clock
+    # tick would not change the listing)
+    trusted = max(max(numbers[2], numbers[3]) for _, _, numbers in files) < started - RACY_NS
+    content = known.folder(folder, listing, trusted) if known is not None else None
+    if content is not None:
+        return content
+    digest = hashlib.blake2b(digest_size=20)
+    for name, path, numbers in files:
+        digest.update(f"file {name}\n".encode("utf-8", "surrogateescape"))
+        digest.update(_file_digest(path, numbers, known and (lambda sig, read, name=name:
+                                                             known.digest(folder, name, sig, read))))
+    content = digest.digest()
+    if known is not None:
+        known.hashed(folder, listing, trusted, content)
+    return content
 
 
 def _list_file(path: str) -> Listing:
@@ -227,7 +261,7 @@ def _list_file(path: str) -> Listing:
                             info.st_dev])
 
 
-def _file_digest(path: str, numbers: tuple, known: FileDigests | None) -> bytes:
+def _file_digest(path: str, numbers: tuple, known=None) -> bytes:
     """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
     stage reports it, and reading it here could block or never end."""
     mode, size = numbers[0], numbers[1]
@@ -237,8 +271,8 @@ def _file_digest(path: str, numbers: tuple, known: FileDigests | None) -> bytes:
             return f"special {stat.S_IFMT(mode)} {target}".encode("utf-8", "surrogateescape")
         if size > limits.MAX_DATA_FILE_BYTES:
             return f"oversized {size} {numbers[2]}".encode()  # refused by the read stage
-        if known is not None:
-            return known.digest(path, numbers[1:], lambda: _read(path))
+        if known is not None:  # known(signature, read) -> the stored hash, or read() hashed
+            return known(numbers[1:], lambda: _read(path))
         return hashlib.blake2b(_read(path), digest_size=16).digest()
     except OSError:
         return b"unreadable"

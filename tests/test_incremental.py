@@ -426,6 +426,43 @@ def test_a_stored_listing_never_hides_a_change_to_any_input(make_site, monkeypat
         assert "nothing changed" in site.run("build").out, path
 
 
+def test_an_edit_rereads_only_the_file_it_was_made_in(make_site, monkeypatch):
+    import site_builder.cache as cache
+    import site_builder.fingerprint as fingerprint
+
+    # trust each listing and signature at once, as on a site untouched for a while
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+    read = []
+    original = fingerprint._read
+    monkeypatch.setattr(fingerprint, "_read", lambda path: read.append(path) or original(path))
+    asked = []  # the files whose stored hash was looked up: those of folders whose listing changed
+    stored = cache.FileDigests.digest
+    monkeypatch.setattr(cache.FileDigests, "digest", lambda self, folder, name, *rest:
+                        asked.append(f"{folder}/{name}") or stored(self, folder, name, *rest))
+    site = make_site({f"content/records/2026/{month:02d}/r{n}.md": record(date=f"2026-{month:02d}-1{n}")
+                      for month in range(1, 7) for n in range(3)})
+
+    def content_read() -> list[str]:  # (the layouts are hashed by the renderer on each build, as a whole)
+        return sorted(rel for path in read if (rel := os.path.relpath(path, site.root)).startswith("content/"))
+
+    assert site.run("build").code == 0
+    read.clear()
+    asked.clear()
+    site.write("content/records/2026/03/r1.md", record(date="2026-03-11", findings=finding("a", 2)))
+    assert site.run("build").code == 0
+    assert content_read() == ["content/records/2026/03/r1.md"]
+    assert sorted(asked) == [f"content/records/2026/03/r{n}.md" for n in range(3)]
+    assert "<td class=\"num\">2.0</td>" in (site.root / "_site/records/2026/03/r1.html").read_text(encoding="utf-8")
+    read.clear()
+    (site.root / "content/records/2026/05/r2.md").unlink()  # a folder that lost a file is looked at again
+    site.write("content/records/2026/06/new.md", record(date="2026-06-20"))  # ... and one that gained one
+    assert site.run("build").code == 0
+    assert content_read() == ["content/records/2026/06/new.md"]
+    assert not (site.root / "_site/records/2026/05/r2.html").exists()
+    assert (site.root / "_site/records/2026/06/new.html").exists()
+
+
 @pytest.mark.parametrize("sends", [0, 1], ids=["dies at once", "dies after its digest"])
 def test_a_walk_worker_that_dies_leaves_its_share_to_the_build(make_site, monkeypatch, sends):
     import site_builder.fingerprint as fingerprint
