@@ -406,6 +406,20 @@ def test_the_installed_hook_refuses_a_bad_commit(repo):
     commit(site, "good")  # passes the hook
 
 
+def test_a_site_builder_folder_committed_to_the_site_cannot_stand_in_for_the_hooks_check(repo):
+    site = repo()
+    assert site.run("hook", "install").code == 0
+    site.write("site_builder/__init__.py", "")
+    site.write("site_builder/__main__.py", "print('stood in'); raise SystemExit(0)\n")
+    site.write(REC, record(date="2026-02-30"))
+    git(site, "add", "-A")
+    refused = subprocess.run(["git", "-C", str(site.root), "commit", "-q", "-m", "bad"], capture_output=True,
+                             text=True, env={**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x",
+                                             "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@x"})
+    assert refused.returncode != 0 and "stood in" not in refused.stdout + refused.stderr
+    assert "not a real date" in refused.stdout + refused.stderr
+
+
 def test_hook_install_never_replaces_a_foreign_hook(repo):
     site = repo()
     hook = site.root / ".git/hooks/pre-commit"
