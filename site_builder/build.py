@@ -54,7 +54,8 @@ def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
         loaded.diagnostics.warning(Pos("."), "no-git-history", loaded.history.problem)
-    return loaded, Renderer(root, loaded, loaded.scores(), watch)
+    renderer = Renderer(root, loaded, loaded.scores(), watch)
+    return loaded, None if loaded.diagnostics.errors else renderer  # (layouts linked outside, say)
 
 
 def render_site(root: Path, previous: dict | None = None) -> BuildResult:

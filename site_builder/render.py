@@ -81,6 +81,23 @@ def _environment(folders: tuple[str, ...], watch: bool) -> jinja2.Environment:
     return env
 
 
+def _refuse_links_outside(folder: Path, root: Path, diags) -> None:
+    """A file or folder of the site's layouts/ that links outside it would publish (as an asset) or render
+    whatever it points to, a file of the build machine's: refused, as in content/."""
+    real = folder.resolve()
+    for directory, subdirs, files in os.walk(folder):
+        for name in sorted(subdirs + files):
+            path = Path(directory, name)
+            if not path.is_symlink():
+                continue
+            try:
+                path.resolve(strict=True).relative_to(real)
+                continue
+            except (ValueError, OSError, RuntimeError):  # elsewhere, dangling, or a loop
+                diags.error(Pos(site_path(path, root)), "symlink", "the file links outside the layouts folder",
+                            "copy the file in instead of linking to it")
+
+
 class RenderError(Exception):
     """A layout failed; carries the diagnostic."""
 
@@ -95,6 +112,8 @@ class Renderer:
         self.audits = loaded.audits
         self.amendments = loaded.amendments
         self.folders = folders = layout_folders(root)  # the site's layouts/ first, then the shipped ones
+        if (root / "layouts").is_dir():
+            _refuse_links_outside(root / "layouts", root, diags)
         self.env = _environment(tuple(str(f) for f in folders), watch)
         self.index = build_index(site, periods)
         digests = loaded.digests

@@ -323,6 +323,21 @@ def test_people_yaml_linked_outside_the_site(make_site, hazard, tmp_path):
     hazard(site, "symlink", P, 0, 0, "outside")
 
 
+def test_layout_files_linked_outside_the_layouts_are_refused(make_site, tmp_path):
+    site = make_site({R: GOOD, "layouts/assets/own.css": "p { color: black }\n"})
+    (tmp_path / "secret.txt").write_text("the build machine's secret\n", encoding="utf-8")
+    os.symlink("own.css", site.root / "layouts/assets/alias.css")  # inside the layouts: followed
+    assert site.run("build").code == 0
+    assert (site.root / "_site/assets/alias.css").read_text(encoding="utf-8") == "p { color: black }\n"
+    os.symlink(tmp_path / "secret.txt", site.root / "layouts/assets/leak.css")
+    os.symlink(tmp_path / "secret.txt", site.root / "layouts/rules.html")
+    for run in (site.run("build"), site.run("build", "--output", "elsewhere")):
+        assert run.code == 1 and "Traceback" not in run.err
+        for path in ("layouts/assets/leak.css", "layouts/rules.html"):
+            assert f"{path}: symlink: the file links outside the layouts folder" in run.err, run.err
+    assert not (site.root / "_site/assets/leak.css").exists() and not (site.root / "elsewhere").exists()
+
+
 def test_symlink_loop(make_site, hazard):
     site = make_site({R: GOOD})
     os.symlink("loop.md", site.root / "content/records/loop.md")
