@@ -33,11 +33,11 @@ _SPLIT_FROM = 20_000  # files in the last listing: below this a second process c
 
 
 def layout_folders(root: Path) -> list[Path]:
-    """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder."""
+    """Where templates are looked up: the site's layouts/, then the ones shipped with site-builder (both even
+    when they are one folder, as when this repository is built: the fingerprints, and with them the output's
+    manifest, are then those of any copy of it)."""
     own = root / "layouts"
-    if not own.is_dir():
-        return [BUNDLED_LAYOUTS]
-    return [own] + ([BUNDLED_LAYOUTS] if own.resolve() != BUNDLED_LAYOUTS.resolve() else [])
+    return [own, BUNDLED_LAYOUTS] if own.is_dir() else [BUNDLED_LAYOUTS]
 
 
 class Listing:

@@ -283,21 +283,26 @@ def test_link_checker_catches_broken_links(tmp_path):
 # ------------------------------------------------------------------------------------------------ 3. determinism
 
 def test_same_sources_give_byte_identical_output(tmp_path):
-    """Two builds of the same sources, from two copies at different paths, in two processes with different hash
-    seeds, into two different output folders."""
+    """Three builds of the same sources, from three copies at different paths (the third's layouts/ are the
+    shipped ones themselves, as when the repository is built), in processes with different hash seeds, into
+    different output folders."""
     outputs = []
-    for n, seed in ((1, "1"), (2, "2")):
-        site = example_site(tmp_path / f"copy{n}" / f"site-{n}")
+    for n, seed in ((1, "1"), (2, "2"), (3, "3")):
+        root = example_site(tmp_path / f"copy{n}" / f"site-{n}").root
+        if n == 3:
+            shutil.rmtree(root / "layouts")
+            (root / "layouts").symlink_to(REPO / "layouts")
         output = tmp_path / f"out{n}"
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
-        done = subprocess.run([sys.executable, "-m", "site_builder", "build", "--root", str(site.root),
+        done = subprocess.run([sys.executable, "-m", "site_builder", "build", "--root", str(root),
                                "--output", str(output)], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         outputs.append(tree(output))
-    first, second = outputs
-    assert sorted(first) == sorted(second)
-    differ = [path for path in first if first[path] != second[path]]
-    assert not differ, f"different bytes in {differ[:10]}"
+    first = outputs[0]
+    for other in outputs[1:]:
+        assert sorted(first) == sorted(other)
+        differ = [path for path in first if first[path] != other[path]]
+        assert not differ, f"different bytes in {differ[:10]}"
 
 
 # ------------------------------------------------------------------------------------------------ 4. failed build
