@@ -277,45 +277,66 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
     staging folder: a build then touches only the files that changed, not every file of the site."""
     check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
-        recover(output)
-        check_replaceable(output)
-        staging = _beside(output, f"staging-{os.getpid()}")
-        base = _take_spare(output, staging)
         try:
-            previous = read_manifest(output)
-            files = previous.get("files", {})
-            base = _shared(base, files)  # and the spare manifest's own strings are let go
-            writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
-            yield writer
-            writer.remove_stale()
-            # the last build's lists are done with: let them go before the new manifest is put into words
-            writer.previous = writer.previous_keys = writer.base = {}
-            del previous, files, base
-            head = {"generator": GENERATOR, "inputs": inputs,
-                    "pages": sum(path.endswith(".html") for path in writer.written),
-                    "count": len(writer.written)}
-            with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
-                handle.write(json.dumps(head, ensure_ascii=False) + "\n")
-                for name, value in (("files", writer.written), ("keys", writer.keys)):
-                    handle.write(json.dumps({name: value}, ensure_ascii=False, sort_keys=True) + "\n")
-            stamps = _beside(output, "stamps")
-            if stamps.exists():  # they describe the release being swapped out: the spare from now on
-                os.replace(stamps, _beside(output, "spare-stamps"))
-            if not output.exists():
-                os.rename(staging, output)
-            elif not _exchange(staging, output):
-                old = _beside(output, f"old-{os.getpid()}")
-                os.rename(output, old)
-                os.rename(staging, output)
-                staging = old
-            _stamp(output, writer.written)
-            if staging.exists():
-                try:
-                    os.rename(staging, _beside(output, "spare"))
-                except OSError:
-                    pass  # e.g. an old spare could not be removed: the next build starts from an empty folder
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            yield from _publish(output, inputs, reuse)
+        except OSError as exc:  # a full disk, a folder made read-only: said as such, never as a bug
+            raise PublishError(f"cannot write the site to {output}: {exc.strerror or exc}"
+                               f"{f' ({exc.filename})' if exc.filename else ''}; nothing was published "
+                               "(free some space, or choose another --output)") from None
+
+
+def _publish(output: Path, inputs: str, reuse: bool):
+    """publishing(), with the lock held."""
+    recover(output)
+    check_replaceable(output)
+    staging = _beside(output, f"staging-{os.getpid()}")
+    mode = creation_mode()
+    previous = read_manifest(output)
+    if previous.get("mode") != mode:  # made under another umask: no file of it is reused (one mode for all)
+        previous = {}
+    base = _take_spare(output, staging, mode)
+    try:
+        files = previous.get("files", {})
+        base = _shared(base, files)  # and the spare manifest's own strings are let go
+        writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
+        yield writer
+        writer.remove_stale()
+        # the last build's lists are done with: let them go before the new manifest is put into words
+        writer.previous = writer.previous_keys = writer.base = {}
+        del previous, files, base
+        head = {"generator": GENERATOR, "inputs": inputs, "mode": mode,
+                "pages": sum(path.endswith(".html") for path in writer.written),
+                "count": len(writer.written)}
+        with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
+            handle.write(json.dumps(head, ensure_ascii=False) + "\n")
+            for name, value in (("files", writer.written), ("keys", writer.keys)):
+                handle.write(json.dumps({name: value}, ensure_ascii=False, sort_keys=True) + "\n")
+        stamps = _beside(output, "stamps")
+        if stamps.exists():  # they describe the release being swapped out: the spare from now on
+            os.replace(stamps, _beside(output, "spare-stamps"))
+        if not output.exists():
+            os.rename(staging, output)
+        elif not _exchange(staging, output):
+            old = _beside(output, f"old-{os.getpid()}")
+            os.rename(output, old)
+            os.rename(staging, output)
+            staging = old
+        _stamp(output, writer.written)
+        if staging.exists():
+            try:
+                os.rename(staging, _beside(output, "spare"))
+            except OSError:
+                pass  # e.g. an old spare could not be removed: the next build starts from an empty folder
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def creation_mode() -> int:
+    """The mode new files get under this process's umask (0o644 under the usual 022): a release's files all
+    have it, so reused ones are those made under the same umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _shared(base: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
@@ -326,13 +347,13 @@ def _shared(base: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _take_spare(output: Path, staging: Path) -> dict[str, str]:
+def _take_spare(output: Path, staging: Path, mode: int) -> dict[str, str]:
     """Make the spare release the staging folder and return its files (path -> digest); when there is
-    none, or it is not exactly as it was published, start from an empty folder."""
+    none, or it is not exactly as it was published (with files of this `mode`), start from an empty folder."""
     spare, stamps = _beside(output, "spare"), _beside(output, "spare-stamps")
     if spare.is_dir() and not spare.is_symlink():
         manifest = read_manifest(spare, files_only=True)
-        if manifest and intact(spare, stamps):
+        if manifest and manifest.get("mode") == mode and intact(spare, stamps):
             stamps.unlink()
             os.rename(spare, staging)
             (staging / MARKER).unlink()

@@ -328,6 +328,56 @@ def test_failed_build_leaves_the_previous_site_intact(tmp_path):
     assert leftovers(output) == []
 
 
+@pytest.mark.parametrize("fails", ["a full disk", "an output made unreplaceable"])
+def test_a_write_that_fails_is_said_plainly_and_publishes_nothing(tmp_path, monkeypatch, fails):
+    import errno
+
+    from site_builder import publish
+
+    site = example_site(tmp_path / "site")
+    output = site.root / "_site"
+    assert site.run("build").code == 0
+    before = tree(output)
+    site.write("content/records/2026/11/new.md", record(date="2026-11-20"))
+    if fails == "a full disk":
+        def write(self, rel, data):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.staging / rel))
+        monkeypatch.setattr(publish.Writer, "write", write)
+        says = "No space left on device"
+    else:
+        def exchange(a, b):
+            raise OSError(errno.EPERM, "Operation not permitted", str(a))
+        monkeypatch.setattr(publish, "_exchange", exchange)
+        says = "Operation not permitted"
+    result = site.run("build")
+    assert result.code == 2 and "Traceback" not in result.err and "internal error" not in result.err, result.err
+    assert f"cannot write the site to {output}: {says}" in result.err and "nothing was published" in result.err
+    assert tree(output) == before and leftovers(output) == []
+
+
+def test_every_file_of_a_release_has_the_mode_the_umask_gives(tmp_path):
+    site = example_site(tmp_path / "site")
+    output = site.root / "_site"
+
+    def modes() -> set[tuple[str, int]]:
+        return {("folder" if path.is_dir() else "file", path.stat().st_mode & 0o777) for path in output.rglob("*")}
+
+    before = os.umask(0o077)
+    try:
+        assert site.run("build").code == 0
+        assert modes() == {("folder", 0o700), ("file", 0o600)}
+        os.umask(0o022)  # the next build, by someone else: every file is readable, not only those it made
+        site.write("content/records/2026/11/new.md", record(date="2026-11-20"))
+        assert site.run("build").code == 0
+        assert modes() == {("folder", 0o755), ("file", 0o644)}
+        assert "nothing changed" in site.run("build").out
+        os.umask(0o077)  # nothing changed but the umask: published again
+        assert "nothing changed" not in site.run("build").out
+        assert modes() == {("folder", 0o700), ("file", 0o600)}
+    finally:
+        os.umask(before)
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_build_leaves_nothing_for_git_to_pick_up_beside_the_output(tmp_path):
     """Whatever a build writes beside `_site/` (its lock) is ignored by the shipped .gitignore, so an inspector's

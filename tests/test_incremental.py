@@ -310,7 +310,7 @@ def test_the_release_swapped_out_is_brought_up_to_date_as_the_next_staging_folde
     assert site.run("build").code == 0 and spare.is_dir()
     taken = []
     original = publish._take_spare
-    monkeypatch.setattr(publish, "_take_spare", lambda out, staging: taken.append(original(out, staging)) or taken[-1])
+    monkeypatch.setattr(publish, "_take_spare", lambda *args: taken.append(original(*args)) or taken[-1])
     site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("b", 2)))
     (site.root / "content/records/r0.md").unlink()
     assert site.run("build").code == 0
