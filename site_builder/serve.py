@@ -12,6 +12,7 @@ import ipaddress
 import mimetypes
 import posixpath
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,10 +28,14 @@ from site_builder.diagnostics import Diagnostic
 RELOAD_PATH = "/__site_builder/events"
 DEBOUNCE_SECONDS = 0.15
 WATCHED = ("content", "layouts", "rules.yaml")
-_RELOAD_SCRIPT = (
-    "<script>(function(){var s=new EventSource('" + RELOAD_PATH + "');var g=null;"
-    "s.onmessage=function(e){if(g!==null&&e.data!==g){location.reload();}g=e.data;};})();</script>"
-)
+
+
+def _reload_script(generation: int) -> str:
+    """The script `serve` adds to each page: it reloads the page when a build other than the one the page
+    came from (`generation`) is announced, even one that finished before the script connected."""
+    return (f"<script>(function(){{var g='{generation}';var s=new EventSource('{RELOAD_PATH}');"
+            "s.onmessage=function(e){if(e.data!==g){location.reload();}};})();</script>")
+
 
 
 @dataclass
@@ -114,7 +119,7 @@ def error_page(preview: Preview, state: State) -> bytes:
                 parts.append(f"<mark>{row}</mark>\n" if number == d.line else row + "\n")
             parts.append("</pre>")
         parts.append("</section>")
-    parts.append(_RELOAD_SCRIPT + "</body></html>")
+    parts.append(_reload_script(state.generation) + "</body></html>")
     return "".join(parts).encode("utf-8")
 
 
@@ -162,7 +167,7 @@ def _handler(preview: Preview):
                 return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
             kind = mimetypes.guess_type(rel)[0] or "application/octet-stream"
             if kind == "text/html":
-                data = data.replace(b"</body>", _RELOAD_SCRIPT.encode() + b"</body>", 1)
+                data = data.replace(b"</body>", _reload_script(state.generation).encode() + b"</body>", 1)
             self._send(HTTPStatus.OK, data, kind)
 
         def _send(self, status, data: bytes, kind: str):
@@ -208,7 +213,7 @@ class Server6(Server):
 
 
 class Watcher:
-    """Rebuilds after a burst of changes to content/, layouts/ or rules.yaml has settled."""
+    """Rebuilds after a burst of changes to content/, layouts/ or rules.yaml, or a commit, has settled."""
 
     def __init__(self, preview: Preview, debounce: float = DEBOUNCE_SECONDS):
         from watchdog.events import FileSystemEventHandler
@@ -230,13 +235,22 @@ class Watcher:
 
         self.observer = Observer()
         self.observer.schedule(Events(), str(preview.root), recursive=True)
+        # pages show what git says (provenance, late entries, amendments): a commit, a checkout, a reset or a
+        # fetch that deepens a shallow clone moves HEAD, a branch or the shallow file
+        self.git_files = _git_files(preview.root)
+        for folder in sorted({path.parent for path in self.git_files}):
+            if not folder.is_relative_to(preview.root.resolve()):  # (the site is a folder of a larger repository)
+                self.observer.schedule(Events(), str(folder), recursive=True)
 
     def watched(self, path: str) -> bool:
+        full = Path(path).resolve()
         try:
-            rel = Path(path).resolve().relative_to(self.preview.root.resolve()).parts
+            rel = full.relative_to(self.preview.root.resolve()).parts
         except ValueError:
-            return False
-        return bool(rel) and rel[0] in WATCHED
+            rel = ()
+        if rel and rel[0] in WATCHED:
+            return True
+        return any(full == git or full.is_relative_to(git) for git in self.git_files)
 
     def poke(self) -> None:
         """A change: (re)start the debounce timer, so a burst of saves gives one rebuild."""
@@ -256,6 +270,20 @@ class Watcher:
                 self._timer.cancel()
         self.observer.stop()
         self.observer.join(timeout=5)
+
+
+def _git_files(root: Path) -> list[Path]:
+    """HEAD, the refs and the shallow file of the repository the site is in ([] outside git)."""
+    try:
+        result = subprocess.run(["git", "-C", str(root), "rev-parse", "--git-dir", "--git-common-dir"],
+                                capture_output=True, check=False)
+    except OSError:
+        return []
+    folders = result.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if result.returncode != 0 or len(folders) != 2:
+        return []
+    own, common = ((root / folder).resolve() for folder in folders)  # (relative to the root, or absolute)
+    return [own / "HEAD", common / "refs", common / "packed-refs", common / "shallow"]
 
 
 class Running:

@@ -52,6 +52,8 @@ def test_serves_the_site_with_the_reload_script(served):
     site, running = served
     status, page = get(running.url)
     assert status == 200 and "EventSource" in page and RELOAD_PATH in page
+    # the page knows the build it came from: one announced before its script connected still reloads it
+    assert f"var g='{running.preview.state.generation}'" in page
     assert not (site.root / "_site").exists()  # the published site is never written by serve
 
 
@@ -251,3 +253,37 @@ def test_only_loopback_names_reach_a_loopback_preview(host, allowed):
 
     assert _host_allowed(host, "127.0.0.1") is allowed and _host_allowed(host, "::1") is allowed
     assert _host_allowed(host, "0.0.0.0")  # (shared on the network on purpose: any name)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("top", ["site", "above"], ids=["repository of the site", "site in a folder of a repository"])
+def test_a_commit_rebuilds_so_the_pages_show_what_git_says(make_site, top):
+    import os
+    import subprocess
+
+    site = make_site({REC: record()})
+    repository = site.root if top == "site" else site.root.parent
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Someone", "GIT_AUTHOR_EMAIL": "lina@example.com",
+           "GIT_COMMITTER_NAME": "Someone", "GIT_COMMITTER_EMAIL": "lina@example.com"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repository), *args], env=env, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "roster")
+    running = Running(site.root, "127.0.0.1", 0, report=lambda line: None)
+    try:
+        new = "content/records/2026/11/sup-S002.md"
+        generation = running.preview.state.generation
+        site.write(new, record(staff="S002"))
+        wait_until(lambda: running.preview.state.generation > generation)
+        page = running.url + "en/records/2026/11/sup-S002.html"
+        assert "not been committed to git yet" in get(page)[1]
+        generation = running.preview.state.generation
+        git("add", "-A")
+        git("commit", "-q", "-m", "a check of S002")  # nothing in the site's folders changes
+        wait_until(lambda: running.preview.state.generation > generation)
+        assert "first committed by Someone" in get(page)[1]
+    finally:
+        running.stop()
