@@ -18,7 +18,7 @@ from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspect
 from site_builder.periods import period, period_of
 from site_builder.read import DIRECTION_CONTROLS, RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, exact, load_rules, pick
-from site_builder.yamltree import Scalar
+from site_builder.yamltree import Scalar, kind_words
 from site_builder import limits
 
 
@@ -472,6 +472,12 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
     node = f.raw("finding")
     if isinstance(node, Scalar) and (node.kind == "null" or not node.text.strip()):
         diags.error(node.pos, "empty-value", "`finding` is empty", "write the finding's id or its position, like 1")
+    elif isinstance(node, Scalar) and node.kind != "str" and not (node.kind == "int" and
+                                                                re.fullmatch("0|[1-9][0-9]*", node.text)):
+        # (`yes` is a boolean and `007` an octal 7 to YAML: as an `id:` in a record, both are refused)
+        diags.error(node.pos, "id-not-text", f"`finding` `{node.text}` is read by YAML as {kind_words(node.kind)}, "
+                    "not as a finding's id or position", f"quote an id: '{node.text}'; a position is a plain "
+                    "number, like 1")
     elif record is not None and isinstance(node, Scalar):
         by_id = next((x for x in record.findings if x.id == node.text), None)
         if node.kind == "int" and node.text.isdigit():

@@ -407,3 +407,12 @@ def test_an_appeal_naming_a_finding_by_a_number_that_is_one_findings_position_an
 def test_an_appeal_naming_a_finding_by_a_digit_python_reads_but_yaml_does_not_is_no_crash(make_site):
     errors = make_site({R: ONE_FINDING, AP: appeal(finding_id='"²"')}).run("check", "--format", "json").json()
     assert [e["code"] for e in errors["errors"]] == ["unknown-reference"]
+
+
+@pytest.mark.parametrize("written, reads_as", [("yes", "a yes/no value"), ("007", "a whole number"), ("0x1F", "a whole number")])
+def test_an_appeal_naming_a_finding_by_a_word_yaml_reads_otherwise_is_told_to_quote_it(make_site, written, reads_as):
+    named = record(findings=finding("a", 2, id=f'"{written}"'))  # an id a record may hold, quoted
+    errors = make_site({R: named, AP: appeal(finding_id=written)}).run("check", "--format", "json").json()["errors"]
+    assert [(e["code"], e["line"]) for e in errors] == [("id-not-text", 3)]
+    assert reads_as in errors[0]["message"] and f"quote an id: '{written}'" in errors[0]["hint"]
+    assert make_site({R: named, AP: appeal(finding_id=f'"{written}"')}).run("check").code == 0
