@@ -192,19 +192,23 @@ def _dropped_from_body(path: str, body: str, body_line: int, diags: Diagnostics)
     """Warn of what a body asks for that its page will not show: images (a page carries nothing from outside
     the site), and links other than http(s) and mailto (a relative one could only be right on one of the
     pages the body appears on)."""
-    image = _IMAGE.search(body)
-    if image:
-        diags.warning(Pos(path, body_line + body.count("\n", 0, image.start()), 1), "body-image-dropped",
-                      "the image is not shown: pages carry no images or files from outside the site",
+    images = list(_IMAGE.finditer(body))
+    if images:  # (said once per body, at the first, with how many more: one file may hold dozens)
+        diags.warning(Pos(path, body_line + body.count("\n", 0, images[0].start()), 1), "body-image-dropped",
+                      "the image is not shown: pages carry no images or files from outside the site" +
+                      _more(len(images) - 1, "image"),
                       "describe in words what it shows, and say where the original is kept")
     text = _MARKDOWN_IMAGE.sub("", body)  # (an image's target is no link; line breaks stay where they were)
-    for link in _LINK.finditer(text):
-        target = link.group(1)
-        if target and not _KEPT_LINK.match(target):
-            diags.warning(Pos(path, body_line + text.count("\n", 0, link.start()), 1), "body-link-dropped",
-                          f"the link to `{target}` is not kept: only http(s) and mailto links are",
-                          "write the full address (https://…), or name the record it points to in words")
-            break
+    dropped = [link for link in _LINK.finditer(text) if link.group(1) and not _KEPT_LINK.match(link.group(1))]
+    if dropped:
+        diags.warning(Pos(path, body_line + text.count("\n", 0, dropped[0].start()), 1), "body-link-dropped",
+                      f"the link to `{dropped[0].group(1)}` is not kept: only http(s) and mailto links are" +
+                      _more(len(dropped) - 1, "link"),
+                      "write the full address (https://…), or name the record it points to in words")
+
+
+def _more(count: int, what: str) -> str:
+    return f" (nor {count} more {what}{'s' * (count != 1)} in this body)" if count else ""
 
 
 # a text value written plain, with ` #` in it: YAML reads the rest of the line as a comment

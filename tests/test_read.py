@@ -172,6 +172,11 @@ def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(ma
     result = make_site({"content/records/r.md": record(body=body)}).run("check", "--format", "json")
     found = [(w["code"], w["line"]) for w in result.json()["warnings"]]
     assert result.code == 0 and found == [("body-image-dropped", 9), ("body-link-dropped", 11)], found
+    many = body + "\n![二](b.jpg) <img src=c.png> [甲](a.md) [乙](javascript:x) [丙](mailto:a@example.com)\n"
+    warnings = make_site({"content/records/r.md": record(body=many)}).run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["line"]) for w in warnings] == [("body-image-dropped", 9), ("body-link-dropped", 11)]
+    assert warnings[0]["message"].endswith("(nor 2 more images in this body)")
+    assert warnings[1]["message"].endswith("(nor 2 more links in this body)")
     clean = make_site({"content/records/r.md": record(body="见[规程](https://example.com/a)。")})
     assert clean.run("check", "--format", "json").json()["warnings"] == []
 
