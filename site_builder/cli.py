@@ -34,7 +34,8 @@ def _port(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=argparse.SUPPRESS,
-                        help="the site root (default: the current folder)")
+                        help="the site root (default: the current folder, or the nearest above it with rules.yaml "
+                        "and content/)")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show a traceback on an internal error")
     parser = argparse.ArgumentParser(prog="site-builder", parents=[common],
@@ -89,12 +90,23 @@ def run() -> None:
     os._exit(code)
 
 
+def _enclosing_root(here: Path) -> Path:
+    """The site root when none is given: the current folder, or, as git finds its repository, the nearest
+    folder above it holding `rules.yaml` and `content/` (an inspector working in content/records/2026/11/)."""
+    if (here / "rules.yaml").exists():
+        return here
+    for folder in here.parents:
+        if (folder / "rules.yaml").is_file() and (folder / "content").is_dir():
+            return folder
+    return here  # (and the command says that rules.yaml is missing here)
+
+
 def main(argv: list[str] | None = None) -> int:
     # A build keeps millions of small objects alive until it ends, and they hold almost no reference
     # cycles: the collector's full passes over them took a third of an incremental build's time.
     gc.set_threshold(100_000, 50, 1000)
     args = _parser().parse_args(argv)
-    root = getattr(args, "root", None) or Path.cwd()
+    root = getattr(args, "root", None) or _enclosing_root(Path.cwd())
     debug = getattr(args, "debug", False)
     try:
         if not root.is_dir():

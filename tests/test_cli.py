@@ -146,3 +146,17 @@ def test_new_refuses_a_skeleton_check_would_refuse_and_writes_nothing(make_site)
 def test_scores_of_a_site_with_no_records_says_so(make_site):
     result = make_site().run("scores")
     assert result.code == 0 and "no scores yet" in result.out
+
+
+def test_a_command_run_in_a_folder_of_the_site_finds_its_root(make_site, monkeypatch, capsys, tmp_path):
+    from site_builder.cli import main
+
+    site = make_site({"content/records/2026/11/r.md": record(date="2026-11-31")})
+    monkeypatch.chdir(site.root / "content" / "records" / "2026" / "11")  # where an inspector works
+    assert main(["check", "--format", "json", "r.md"]) == 1
+    errors = json.loads(capsys.readouterr().out)["errors"]
+    assert [(e["file"], e["code"]) for e in errors] == [("content/records/2026/11/r.md", "bad-date")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # no site above: said as before
+    assert main(["check"]) == 1 and "`rules.yaml` does not exist" in capsys.readouterr().out
