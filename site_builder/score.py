@@ -141,6 +141,9 @@ _ZERO = Decimal(0)
 def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
            deductions: list[Deduction], memo: dict) -> Sheet:
     form = rules.forms[form_key]
+    if not deductions:  # most sheets: nothing found, every item at full marks
+        items, score = _clean_sheet(form, memo)
+        return Sheet(check_type, items, score, tuple(records), ())
     by_item: dict[str, list[Deduction]] = {}
     for d in deductions:
         by_item.setdefault(d.finding.item, []).append(d)
@@ -155,6 +158,15 @@ def _sheet(rules: Rules, form_key: str, check_type: str, records: list[Record],
         score = _ZERO if zeroed else max(_ZERO, item.full - deducted)
         items.append(ItemScore(item.key, item.full, deducted, score, zeroed))
     return Sheet(check_type, tuple(items), sum((i.score for i in items), _ZERO), tuple(records), tuple(deductions))
+
+
+def _clean_sheet(form, memo: dict) -> tuple[tuple[ItemScore, ...], Decimal]:
+    """The items and score of a sheet on this form with nothing deducted."""
+    key = ("sheet", form.key)
+    if key not in memo:
+        items = tuple(_clean_items(form, memo).values())
+        memo[key] = items, sum((i.score for i in items), _ZERO)
+    return memo[key]
 
 
 def _clean_items(form, memo: dict) -> dict[str, ItemScore]:
@@ -223,12 +235,24 @@ class _Shared:
         self.cap = Fraction(rules.total_cap)
         self.clean: dict = {}  # form key -> its items with nothing deducted
         self._fractions: dict[Decimal, Fraction] = {}
+        self._results: dict[tuple, tuple[Fraction, Fraction]] = {}
 
     def fraction(self, value: Decimal) -> Fraction:
         """Fraction(value), once per value (a sheet's score is one of a few dozen)."""
         made = self._fractions.get(value)
         if made is None:
             made = self._fractions[value] = Fraction(value)
+        return made
+
+    def result(self, scores: tuple[tuple[str, Decimal], ...], bonus: Decimal) -> tuple[Fraction, Fraction]:
+        """(base, total) of sheets with these scores and these commendation points: the weighted mean of the
+        sheets, and it with the commendations, capped. Worked out once per combination (staff periods share
+        most: full marks on every sheet, a point or two off on one)."""
+        made = self._results.get((scores, bonus))
+        if made is None:
+            weights = self.weights
+            base = sum(weights[k] * self.fraction(score) for k, score in scores) / sum(weights[k] for k, _ in scores)
+            made = self._results[(scores, bonus)] = base, min(self.cap, base + self.fraction(bonus))
         return made
 
 
@@ -249,10 +273,7 @@ def _staff_period(shared: _Shared, person: str, post: str, p: Period, records: l
     bonus = sum((c.points for _, c in commendations), Decimal(0))
     base = total = None
     if sheets:
-        weights = shared.weights
-        base = sum(weights[k] * shared.fraction(s.score) for k, s in sheets.items()) / \
-            sum(weights[k] for k in sheets)
-        total = min(shared.cap, base + shared.fraction(bonus))
+        base, total = shared.result(tuple((k, s.score) for k, s in sheets.items()), bonus)
     flags = []
     types_present = {r.type for r in records}
     for required in shared.required:
