@@ -7,6 +7,7 @@ prompts for a conversation, never verdicts: groups too small to compare are said
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -105,16 +106,25 @@ def _mean(values: list[Fraction]) -> Fraction | None:
 
 
 @exact
-def summarize(site: Site, periods: dict[str, PeriodScores]) -> dict[str, PeriodSummary]:
+def summarize(site: Site, periods: dict[str, PeriodScores],
+              kept: Mapping[str, PeriodSummary] | None = None) -> dict[str, PeriodSummary]:
+    """Each period's summary; `kept` (period key -> its summary, made by this function from the same inputs:
+    see cache.PeriodMemo) spares making those again."""
+    kept = kept or {}
     deductions = deductions_of(site)
     by_period: dict[str, list[Deduction]] = defaultdict(list)
     cutoff = site.rules.cutoff_day
     for d in deductions.values():
-        by_period[period_of(d.record.date, cutoff).key].append(d)
+        key = period_of(d.record.date, cutoff).key
+        if key not in kept:
+            by_period[key].append(d)
     for found in by_period.values():  # (sorting each period's apart is cheaper than sorting them all)
         found.sort(key=lambda d: (d.record.date, d.record.id, d.finding.position))
     out = {}
     for key, p in periods.items():
+        if key in kept:
+            out[key] = kept[key]
+            continue
         totals = [sp.total for sp in p.staff.values() if sp.total is not None]
         bins = []
         above = site.rules.total_cap > 100  # a cap above the procedure's lets totals pass 100
@@ -191,18 +201,35 @@ class _Tally:
 
 
 @exact
-def calibrate(site: Site, periods: dict[str, PeriodScores]) -> list[Calibration]:
-    """One row per inspector and check type, per period and over all periods ("all")."""
+def period_tallies(site: Site, kept: Mapping[str, dict] | None = None) -> dict[str, dict[tuple[str, str], _Tally]]:
+    """period key -> (inspector, check type) -> what that inspector's checks of that type add up to in the
+    period (a calibration's raw material); `kept` (the same, made by this function from the same inputs: see
+    cache.PeriodMemo) spares adding those up again."""
+    kept = kept or {}
     deductions = deductions_of(site)
     highest = {key: severity.points.high for key, severity in site.rules.severities.items()}
     cutoff = site.rules.cutoff_day
-    tallies: dict[tuple[str, str, str], _Tally] = {}
+    made: dict[str, dict[tuple[str, str], _Tally]] = {}
     for record in site.records.values():  # one pass over every record and finding: it counts for its period
-        scope = (record.inspector, record.type, period_of(record.date, cutoff).key)
+        key = period_of(record.date, cutoff).key
+        if key in kept:
+            continue
+        scope = (record.inspector, record.type)
+        tallies = made.setdefault(key, {})
         tally = tallies.get(scope)
         if tally is None:
             tally = tallies[scope] = _Tally()
         tally.add(record, [deductions[(record.id, f.id)] for f in record.findings], highest)
+    return {**{key: tallies for key, tallies in kept.items()}, **made}
+
+
+@exact
+def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | None = None) -> list[Calibration]:
+    """One row per inspector and check type, per period and over all periods ("all"); `by_period` is what
+    period_tallies gives, when it was asked already."""
+    by_period = period_tallies(site) if by_period is None else by_period
+    tallies = {(inspector, check_type, key): tally for key, scopes in by_period.items()
+               for (inspector, check_type), tally in scopes.items()}
     overall: dict[tuple[str, str, str], _Tally] = {}
     for (inspector, check_type, _), tally in tallies.items():  # ... and, summed up, for "all"
         overall.setdefault((inspector, check_type, "all"), _Tally()).merge(tally)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import pickle
 import stat
@@ -257,16 +258,20 @@ class RecordCache:
         self._dirty.clear()
 
     def report(self, diags: Diagnostics) -> None:
-        """One warning for the cache files that were discarded, by reason."""
-        reasons: dict[str, list[str]] = {}
-        for name, reason in sorted(self.problems):
-            reasons.setdefault(reason, []).append(name)
-        for reason, names in sorted(reasons.items()):
-            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            diags.warning(Pos("."), "cache-discarded",
-                          f"{len(names)} build cache file{'s' * (len(names) != 1)} in {self.folder} "
-                          f"{'were' if len(names) != 1 else 'was'} {reason} and discarded ({shown})",
-                          "nothing to do: those records are read again and the cache is rewritten")
+        _report_discarded(diags, self.folder, self.problems, "those records are read again")
+
+
+def _report_discarded(diags: Diagnostics, folder: Path, problems: list[tuple[str, str]], redone: str) -> None:
+    """One warning for the cache files that were discarded, by reason: (file name, reason) each."""
+    reasons: dict[str, list[str]] = {}
+    for name, reason in sorted(problems):
+        reasons.setdefault(reason, []).append(name)
+    for reason, names in sorted(reasons.items()):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        diags.warning(Pos("."), "cache-discarded",
+                      f"{len(names)} build cache file{'s' * (len(names) != 1)} in {folder} "
+                      f"{'were' if len(names) != 1 else 'was'} {reason} and discarded ({shown})",
+                      f"nothing to do: {redone} and the cache is rewritten")
 
 
 class Fragments:
@@ -315,3 +320,96 @@ class Fragments:
             write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
         except OSError:
             pass
+
+
+class PeriodMemo:
+    """What was worked out from each period's scores and records — its summary, its inspectors' tallies — kept
+    between builds with one digest of everything it was worked out from (`inputs`: period key -> digest), so
+    that an edit works out its own period again and takes the others from here. Records and findings are kept
+    by id: loaded, they are the site's own objects again."""
+
+    _HEADER = "site-builder period memo 1"
+
+    def __init__(self, root: Path, records: dict, deductions: dict, inputs: dict[str, str]):
+        self.folder = site_folder(root)
+        self.inputs = inputs
+        self._records, self._deductions = records, deductions
+        self._entries: dict[str, dict] = {}  # period key -> {name: value}, read when first asked for
+        self._changed: set[str] = set()
+        self.problems: list[tuple[str, str]] = []  # (file name, why it was discarded)
+
+    def _file(self, period: str) -> Path:
+        return self.folder / f"period-{period}.pickle"
+
+    def _entry(self, period: str) -> dict:
+        if period not in self._entries:
+            entry = {}
+            try:
+                with open(self._file(period), "rb") as handle:
+                    header, inputs, payload = pickle.load(handle)
+                if header != (self._HEADER, code_fingerprint()):
+                    self.problems.append((self._file(period).name, "written by another version of site-builder"))
+                elif inputs == self.inputs[period]:
+                    entry = self._unpickler(payload).load()
+            except FileNotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - any damage at all: the period is worked out again
+                self.problems.append((self._file(period).name, "damaged"))
+                entry = {}
+            self._entries[period] = entry if isinstance(entry, dict) else {}
+        return self._entries[period]
+
+    def _unpickler(self, payload: bytes) -> pickle.Unpickler:
+        records, deductions = self._records, self._deductions
+        unpickler = pickle.Unpickler(io.BytesIO(payload))
+        unpickler.persistent_load = lambda ref: records[ref[1]] if ref[0] == "r" else deductions[ref[1:]]
+        return unpickler
+
+    def kept(self, name: str) -> dict:
+        """period key -> what is kept under `name` for it, for each period whose inputs are unchanged."""
+        return {period: entry[name] for period in self.inputs if name in (entry := self._entry(period))}
+
+    def keep(self, name: str, values: dict) -> None:
+        """Keep what was worked out under `name` for each period (those taken from here are left as they are)."""
+        for period, value in values.items():
+            if period in self.inputs and self._entry(period).get(name) is not value:
+                self._entries[period][name] = value
+                self._changed.add(period)
+
+    def save(self) -> None:
+        """Write the periods worked out again; forget the periods the site no longer has."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            by_id = _by_id()
+            for period in sorted(self._changed):
+                payload = io.BytesIO()
+                pickler = pickle.Pickler(payload, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.persistent_id = by_id
+                pickler.dump(self._entries[period])
+                write_atomically(self._file(period), ((self._HEADER, code_fingerprint()), self.inputs[period],
+                                                      payload.getvalue()))
+            for file in self.folder.glob("period-*.pickle"):
+                if file.name[len("period-"):-len(".pickle")] not in self.inputs:
+                    file.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only or full disk: the next build works the periods out again
+        self._changed.clear()
+
+    def report(self, diags: Diagnostics) -> None:
+        _report_discarded(diags, self.folder, self.problems, "those periods are worked out again")
+
+
+def _by_id():
+    """persistent_id for PeriodMemo: a record, or a finding as it stands after its appeal, pickled by id."""
+    from site_builder.model import Record
+    from site_builder.score import Deduction
+
+    def by_id(obj) -> tuple | None:
+        kind = type(obj)
+        if kind is Record:
+            return ("r", obj.id)
+        if kind is Deduction:
+            return ("d", obj.record.id, obj.finding.id)
+        return None
+
+    return by_id

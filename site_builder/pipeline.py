@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import stat
 from collections.abc import Mapping
@@ -11,13 +12,14 @@ from datetime import date
 from pathlib import Path
 
 from site_builder import limits, workers
-from site_builder.cache import RecordCache, signature, site_folder
+from site_builder.cache import PeriodMemo, RecordCache, signature, site_folder
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, changed_since, patch, read_blobs, start_history
 from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
-from site_builder.score import PeriodScores, score_site
+from site_builder.periods import period_of
+from site_builder.score import PeriodScores, deductions_of, score_site
 from site_builder.staged import Staged
 from site_builder.validate import Context, validate_context, validate_documents, validate_record_source
 from site_builder.yamltree import Mapping as YamlMapping
@@ -35,13 +37,46 @@ class Loaded:
     amendments: Mapping = field(default_factory=dict)  # record id -> [(Commit, unified diff)] after sign-off
     bodies: dict = field(default_factory=dict)  # record path -> its body as sanitized HTML (when asked for)
     removals: list = field(default_factory=list)  # [Removal]: records taken out of signed-off periods
+    root: Path | None = None  # the site root, when what is worked out per period is kept in the build cache
 
     @property
     def ok(self) -> bool:
         return self.site is not None and not self.diagnostics.errors
 
+    @functools.cached_property
+    def memo(self) -> PeriodMemo | None:
+        """What was worked out per period by earlier builds (None without the build cache): the renderer's
+        summaries and tallies."""
+        if self.root is None or self.site is None:
+            return None
+        return PeriodMemo(self.root, self.site.records, deductions_of(self.site),
+                          period_inputs(self.site, self.digests, self.audits, self.removals))
+
     def scores(self) -> dict[str, PeriodScores]:
         return score_site(self.site, self.audits, self.removals)
+
+
+def period_inputs(site: Site, digests: dict[str, str], audits: dict, removals: list) -> dict[str, str]:
+    """period key -> one digest of everything its scores (and so its summary and tallies) are made from: rules.yaml and
+    people.yaml, whether it is signed off, each of its records (path, bytes, git flags) and their appeals,
+    and the records taken out of it after its sign-off. (Periods without a record are not kept: they are
+    quickly made.)"""
+    cutoff = site.rules.cutoff_day
+    parts: dict[str, list[str]] = {}
+    for record in site.records.values():
+        audit = audits.get(record.id)
+        parts.setdefault(period_of(record.date, cutoff).key, []).append(
+            f"record {record.path} {digests.get(record.path, '')} {audit.flags if audit else ()}")
+    for (record_id, _), appeal in site.appeals.items():
+        parts[period_of(site.records[record_id].date, cutoff).key].append(
+            f"appeal {appeal.path} {digests.get(appeal.path, '')}")
+    for removal in removals:
+        if removal.month in parts:
+            parts[removal.month].append(f"removed {removal!r}")
+    context = [digests.get("rules.yaml", ""), digests.get("content/people.yaml", "")]
+    return {key: hashlib.blake2b("\n".join([*context, key, f"signed off {key in site.sign_offs}", *sorted(lines)])
+                                 .encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+            for key, lines in parts.items()}
 
 
 def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: dict | None = None,
@@ -107,7 +142,8 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     audits = record_compliance(site, history)
     removed = _removals(root, site, history)
     report_compliance(site, history, audits, diags, removed)
-    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed)
+    return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
+                  root if cache else None)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:

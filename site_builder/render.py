@@ -121,8 +121,13 @@ class Renderer:
                               digests.get("content/people.yaml", ""),
                               f"history {self.history.complete} {self.history.problem}"],
                              self.index, digests, self.history, self.audits)
-        self.summaries = analytics.summarize(site, periods)
-        self.calibration = analytics.calibrate(site, periods)
+        memo = loaded.memo  # (what earlier builds worked out per period: an edit works out its own again)
+        self.summaries = analytics.summarize(site, periods, memo.kept("summary") if memo else None)
+        tallies = analytics.period_tallies(site, memo.kept("tallies") if memo else None)
+        self.calibration = analytics.calibrate(site, periods, tallies)
+        if memo is not None:
+            memo.keep("summary", self.summaries)
+            memo.keep("tallies", tallies)
         self.markdown = MarkdownRenderer()
         self.bodies = loaded.bodies  # record path -> body HTML, made as the record was read
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds

@@ -258,6 +258,32 @@ def test_a_damaged_or_foreign_build_cache_is_discarded_with_a_warning(make_site)
     assert tree(clean) == tree(site.root / "again") == tree(site.root / "_site")
 
 
+def test_an_edit_sums_up_its_own_period_again_and_takes_the_others_from_the_cache(make_site, tmp_path, monkeypatch):
+    import site_builder.analytics as analytics
+
+    site = make_site({f"content/records/2026/{month:02d}/r{n}.md": record(date=f"2026-{month:02d}-1{n}",
+                                                                           findings=finding("a", 1))
+                      for month in (9, 10, 11) for n in range(2)})
+    assert site.run("build").code == 0
+    tallied, summarized = [], []
+    add, mean = analytics._Tally.add, analytics._mean
+    monkeypatch.setattr(analytics._Tally, "add", lambda self, record, *rest: tallied.append(record.id)
+                        or add(self, record, *rest))
+    monkeypatch.setattr(analytics, "_mean", lambda totals: summarized.append(totals) or mean(totals))  # once a period
+    site.write("content/records/2026/10/r1.md", record(date="2026-10-11", findings=finding("a", 2)))
+    assert site.run("build").code == 0
+    assert sorted(tallied) == ["2026/10/r0", "2026/10/r1"] and len(summarized) == 1
+    equal_to_clean_build(site, tmp_path)
+    for file in cache_folder(site).glob("period-*.pickle"):  # damaged: worked out again, said once
+        file.write_bytes(file.read_bytes()[:-9])
+    tallied.clear()
+    site.write("content/records/2026/11/r0.md", record(date="2026-11-10", findings=finding("b", 1)))
+    result = site.run("build")
+    assert result.code == 0 and "3 build cache files" in result.err and "were damaged" in result.err
+    assert len(tallied) == 6
+    equal_to_clean_build(site, tmp_path)
+
+
 def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
     site = make_site({"content/records/r.md": record()})
     assert site.run("build").code == 0
