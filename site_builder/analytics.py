@@ -220,7 +220,7 @@ def period_tallies(site: Site, kept: Mapping[str, dict] | None = None) -> dict[s
         if tally is None:
             tally = tallies[scope] = _Tally()
         tally.add(record, [deductions[(record.id, f.id)] for f in record.findings], highest)
-    return {**{key: tallies for key, tallies in kept.items()}, **made}
+    return {**kept, **made}
 
 
 @exact

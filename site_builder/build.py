@@ -100,7 +100,8 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 recover(output)  # what a build killed after its swap left beside the output
                 published = read_manifest(output, head_only=True)
                 # (under another umask, the files are published again with the mode it gives)
-                if published.get("inputs") == inputs and published.get("mode") == creation_mode() and intact(output):
+                if published.get("inputs") == inputs and published.get("mode") == creation_mode() \
+                        and intact(output):
                     diagnostics = Diagnostics(_kept_warnings(root, inputs))  # said again, as a build says them
                     known.report(diagnostics)
                     return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),

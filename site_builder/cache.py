@@ -78,7 +78,8 @@ class FileDigests:
     def __init__(self, root: Path):
         self.file = site_folder(root) / "digests.pickle"
         self.listing_file = site_folder(root) / "listing.pickle"
-        self._known: dict | None = None  # folder -> (listing digest, trusted, content digest, files); loaded lazily
+        # folder -> (listing digest, trusted, content digest, its files pickled), loaded when first needed
+        self._known: dict | None = None
         self._kept: dict = {}  # what this run keeps, in the same shape
         self._files: dict = {}  # folder -> name -> (signature, hash): of the folders being hashed now
         self.problem = ""  # why the stored digests were discarded
@@ -139,7 +140,8 @@ class FileDigests:
         if stored is not None and not isinstance(stored[3], dict):  # unpacked once, when first asked
             self._known[folder] = stored = (*stored[:3], pickle.loads(stored[3]))
         known = stored[3].get(name) if stored is not None else None
-        digest = known[1] if known is not None and known[0] == sig else hashlib.blake2b(read(), digest_size=16).digest()
+        same = known is not None and known[0] == sig
+        digest = known[1] if same else hashlib.blake2b(read(), digest_size=16).digest()
         self._files[folder][name] = (sig, digest)
         return digest
 
@@ -348,7 +350,8 @@ class PeriodMemo:
                 with open(self._file(period), "rb") as handle:
                     header, inputs, payload = pickle.load(handle)
                 if header != (self._HEADER, code_fingerprint()):
-                    self.problems.append((self._file(period).name, "written by another version of site-builder"))
+                    self.problems.append((self._file(period).name,
+                                          "written by another version of site-builder"))
                 elif inputs == self.inputs[period]:
                     entry = self._unpickler(payload).load()
             except FileNotFoundError:

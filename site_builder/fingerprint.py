@@ -210,8 +210,8 @@ class Inputs:
             for label, base in named:
                 if folder == base or folder.startswith(base + os.sep):
                     files = groups.setdefault(f"{label}/{folder[len(base) + 1:]}", [])
-                    files += ((listing.paths[n][len(folder) + 1:], listing.paths[n], tuple(numbers[6 * n:6 * n + 6]))
-                              for n in members)
+                    files += ((listing.paths[n][len(folder) + 1:], listing.paths[n],
+                               tuple(numbers[6 * n:6 * n + 6])) for n in members)
                     break
             else:  # a tree that is one file (rules.yaml)
                 for n in members:
@@ -231,7 +231,8 @@ class Inputs:
         return digest.hexdigest()
 
 
-def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: FileDigests | None, started: int) -> bytes:
+def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: FileDigests | None,
+                   started: int) -> bytes:
     """The digest of the files directly in one folder of a tree: (name, full path, stat numbers) each."""
     listing = hashlib.blake2b(pickle.dumps([(name, numbers) for name, _, numbers in files],
                                            protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
@@ -243,9 +244,9 @@ def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: File
         return content
     digest = hashlib.blake2b(digest_size=20)
     for name, path, numbers in files:
+        stored = None if known is None else lambda sig, read, name=name: known.digest(folder, name, sig, read)
         digest.update(f"file {name}\n".encode("utf-8", "surrogateescape"))
-        digest.update(_file_digest(path, numbers, known and (lambda sig, read, name=name:
-                                                             known.digest(folder, name, sig, read))))
+        digest.update(_file_digest(path, numbers, stored))
     content = digest.digest()
     if known is not None:
         known.hashed(folder, listing, trusted, content)

@@ -22,8 +22,9 @@ def hook_script(repo_top: Path, root: Path) -> str:
         f"{MARK}: refuses a commit whose staged content does not pass `site-builder check`.\n"
         "# Remove this file to stop checking; reinstall with `site-builder hook install`.\n"
         'top=$(git rev-parse --show-toplevel) || exit 1\n'
-        # -I: never the site's own folder on Python's path (a `site_builder/` committed to it would run instead)
-        f'{shlex.quote(sys.executable)} -I -m site_builder check --staged --root "$top"/{shlex.quote(relative)} && exit 0\n'
+        # -P: never the site's own folder first on Python's path (a `site_builder/` committed to it would run instead)
+        f'{shlex.quote(sys.executable)} -P -m site_builder check --staged '
+        f'--root "$top"/{shlex.quote(relative)} && exit 0\n'
         'status=$?\n'
         "echo 'site-builder: commit refused (the staged files were checked): fix them, git add them, commit again' >&2\n"
         'exit $status\n'

@@ -57,9 +57,9 @@ class Loaded:
 
 
 def period_inputs(site: Site, digests: dict[str, str], audits: dict, removals: list) -> dict[str, str]:
-    """period key -> one digest of everything its scores (and so its summary and tallies) are made from: rules.yaml and
-    people.yaml, whether it is signed off, each of its records (path, bytes, git flags) and their appeals,
-    and the records taken out of it after its sign-off. (Periods without a record are not kept: they are
+    """period key -> one digest of everything its scores (and so its summary and tallies) are made from:
+    rules.yaml and people.yaml, whether it is signed off, each of its records (path, bytes, git flags) and their
+    appeals, and the records taken out of it after its sign-off. (Periods without a record have none: they are
     quickly made.)"""
     cutoff = site.rules.cutoff_day
     parts: dict[str, list[str]] = {}
