@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from site_builder.cache import FileDigests, Fragments, code_fingerprint, site_folder, write_atomically
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fingerprint import Inputs, layout_folders
-from site_builder.publish import (MARKER, check_replaceable, creation_mode, intact, output_lock, publishing,
+from site_builder.publish import (MARKER, check_replaceable, intact, output_lock, output_umask, publishing,
                                   read_manifest, recover)
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                 recover(output)  # what a build killed after its swap left beside the output
                 published = read_manifest(output, head_only=True)
                 # (under another umask, the files are published again with the mode it gives)
-                if published.get("inputs") == inputs and published.get("mode") == creation_mode() \
+                if published.get("inputs") == inputs and published.get("umask") == output_umask() \
                         and intact(output):
                     diagnostics = Diagnostics(_kept_warnings(root, inputs))  # said again, as a build says them
                     known.report(diagnostics)

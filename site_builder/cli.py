@@ -330,7 +330,9 @@ def cmd_new(root: Path, args) -> int:
         print(f"site-builder: {Path(exc.filename).relative_to(root)} already exists; not overwritten "
               "(edit it; for another check of the same staff that day, copy it under another name)", file=sys.stderr)
         return EXIT_CONTENT
-    print(path.relative_to(root).as_posix())
+    here = Path.cwd().resolve()  # (from a folder inside the site, a path that opens from there)
+    print((Path(os.path.relpath(path, here)) if here != root and here.is_relative_to(root)
+           else path.relative_to(root)).as_posix())
     counted = period_of(day, site.rules.cutoff_day)  # (the folder is the date's month; the period may be the next)
     print(f"it counts in period {counted.key} ({counted.start} – {counted.end})", file=sys.stderr)
     return EXIT_OK

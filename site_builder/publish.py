@@ -290,11 +290,11 @@ def _publish(output: Path, inputs: str, reuse: bool):
     recover(output)
     check_replaceable(output)
     staging = _beside(output, f"staging-{os.getpid()}")
-    mode = creation_mode()
+    umask = output_umask()
     previous = read_manifest(output)
-    if previous.get("mode") != mode:  # made under another umask: no file of it is reused (one mode for all)
+    if previous.get("umask") != umask:  # made under another umask: no file of it is reused (one mode for all)
         previous = {}
-    base = _take_spare(output, staging, mode)
+    base = _take_spare(output, staging, umask)
     try:
         files = previous.get("files", {})
         base = _shared(base, files)  # and the spare manifest's own strings are let go
@@ -304,7 +304,7 @@ def _publish(output: Path, inputs: str, reuse: bool):
         # the last build's lists are done with: let them go before the new manifest is put into words
         writer.previous = writer.previous_keys = writer.base = {}
         del previous, files, base
-        head = {"generator": GENERATOR, "inputs": inputs, "mode": mode,
+        head = {"generator": GENERATOR, "inputs": inputs, "umask": umask,
                 "pages": sum(path.endswith(".html") for path in writer.written),
                 "count": len(writer.written)}
         with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
@@ -331,12 +331,13 @@ def _publish(output: Path, inputs: str, reuse: bool):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def creation_mode() -> int:
-    """The mode new files get under this process's umask (0o644 under the usual 022): a release's files all
-    have it, so reused ones are those made under the same umask."""
+def output_umask() -> int:
+    """This process's umask, which gives new files and folders their modes (0644 and 0755 under the usual
+    022): every file and folder of a release has the modes of one umask, so files and folders are reused only
+    from a release made under the same one."""
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 def _shared(base: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
@@ -347,13 +348,13 @@ def _shared(base: dict[str, str], previous: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _take_spare(output: Path, staging: Path, mode: int) -> dict[str, str]:
+def _take_spare(output: Path, staging: Path, umask: int) -> dict[str, str]:
     """Make the spare release the staging folder and return its files (path -> digest); when there is
-    none, or it is not exactly as it was published (with files of this `mode`), start from an empty folder."""
+    none, or it is not exactly as it was published (under this `umask`), start from an empty folder."""
     spare, stamps = _beside(output, "spare"), _beside(output, "spare-stamps")
     if spare.is_dir() and not spare.is_symlink():
         manifest = read_manifest(spare, files_only=True)
-        if manifest and manifest.get("mode") == mode and intact(spare, stamps):
+        if manifest and manifest.get("umask") == umask and intact(spare, stamps):
             stamps.unlink()
             os.rename(spare, staging)
             (staging / MARKER).unlink()

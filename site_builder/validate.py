@@ -481,7 +481,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
     elif record is not None and isinstance(node, Scalar):
         by_id = next((x for x in record.findings if x.id == node.text), None)
         if node.kind == "int" and node.text.isdigit():
-            position = int(node.text)
+            position = int(node.text) if len(node.text) <= 9 else 0  # (a longer one is no position: none)
             finding = next((x for x in record.findings if x.position == position), None) or by_id
             if by_id is not None and by_id is not finding:  # `id: "2"` on one finding, another in position 2
                 diags.error(node.pos, "ambiguous-finding", f"`{node.text}` is the position of one finding of "
@@ -492,7 +492,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         else:
             finding = by_id
         if finding is None and by_id is None:
-            quoted = node.kind == "str" and re.fullmatch("[0-9]+", node.text) is not None \
+            quoted = node.kind == "str" and re.fullmatch("[0-9]{1,9}", node.text) is not None \
                 and len(record.findings) >= int(node.text) > 0
             diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
                         (f"a position is written as a number (`finding: {node.text}`); " if quoted else "") +

@@ -374,6 +374,12 @@ def test_every_file_of_a_release_has_the_mode_the_umask_gives(tmp_path):
         os.umask(0o077)  # nothing changed but the umask: published again
         assert "nothing changed" not in site.run("build").out
         assert modes() == {("folder", 0o700), ("file", 0o600)}
+        for umask, folders in ((0o027, 0o750), (0o026, 0o751)):  # the same files' mode, another folders'
+            os.umask(umask)
+            assert "nothing changed" not in site.run("build").out
+            assert modes() == {("folder", folders), ("file", 0o640)}
+        site.write("content/records/2026/11/new.md", record(date="2026-11-21"))  # (the spare is 027's)
+        assert site.run("build").code == 0 and modes() == {("folder", 0o751), ("file", 0o640)}
     finally:
         os.umask(before)
 

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO, finding, record
 
@@ -156,6 +157,9 @@ def test_a_command_run_in_a_folder_of_the_site_finds_its_root(make_site, monkeyp
     assert main(["check", "--format", "json", "r.md"]) == 1
     errors = json.loads(capsys.readouterr().out)["errors"]
     assert [(e["file"], e["code"]) for e in errors] == [("content/records/2026/11/r.md", "bad-date")]
+    assert main(["new", "supervisor_monthly", "--staff", "S001", "--inspector", "I01", "--date", "2026-11-12"]) == 0
+    written = capsys.readouterr().out.strip()  # a path that opens from where the inspector is
+    assert written == "2026-11-12-supervisor_monthly-S001.md" and Path(written).is_file(), written
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no site above: said as before

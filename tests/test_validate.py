@@ -416,3 +416,9 @@ def test_an_appeal_naming_a_finding_by_a_word_yaml_reads_otherwise_is_told_to_qu
     assert [(e["code"], e["line"]) for e in errors] == [("id-not-text", 3)]
     assert reads_as in errors[0]["message"] and f"quote an id: '{written}'" in errors[0]["hint"]
     assert make_site({R: named, AP: appeal(finding_id=f'"{written}"')}).run("check").code == 0
+
+
+@pytest.mark.parametrize("written", ["1" * 5000, '"' + "1" * 5000 + '"'], ids=["plain", "quoted"])
+def test_an_appeal_naming_a_finding_by_a_number_of_thousands_of_digits_is_no_crash(make_site, written):
+    result = make_site({R: ONE_FINDING, AP: appeal(finding_id=written)}).run("check", "--format", "json")
+    assert result.code == 1 and [e["code"] for e in result.json()["errors"]] == ["unknown-reference"]
