@@ -105,6 +105,7 @@ def test_the_appraisal_prints_one_form_per_a4_page(browser, example, path, forms
     assert page.locator("section.form-sheet").count() == forms
     page.emulate_media(media="print")
     assert page.locator("section.result tr.total").is_visible()  # the final total is printed too
+    assert "S00" in page.locator("section.result .print-only").inner_text()  # ... saying whose it is
     pdf = page.pdf(format="A4", print_background=True)
     pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
     assert pages == forms + 1  # each form on its page, then the result on its own
