@@ -280,9 +280,11 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
         try:
             yield from _publish(output, inputs, reuse)
         except OSError as exc:  # a full disk, a folder made read-only: said as such, never as a bug
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise PublishError(f"cannot write the site to {output}: {exc.strerror or exc}"
                                f"{f' ({exc.filename})' if exc.filename else ''}; nothing was published "
-                               "(free some space, or choose another --output)") from None
+                               f"({'free some space, or ' if full else ''}choose another --output"
+                               f"{'' if full else ', or make that folder writable'})") from None
 
 
 def _publish(output: Path, inputs: str, reuse: bool):

@@ -352,6 +352,8 @@ def test_a_write_that_fails_is_said_plainly_and_publishes_nothing(tmp_path, monk
     result = site.run("build")
     assert result.code == 2 and "Traceback" not in result.err and "internal error" not in result.err, result.err
     assert f"cannot write the site to {output}: {says}" in result.err and "nothing was published" in result.err
+    assert ("free some space" in result.err) == (fails == "a full disk")
+    assert ("make that folder writable" in result.err) == (fails != "a full disk")
     assert tree(output) == before and leftovers(output) == []
 
 
