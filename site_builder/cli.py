@@ -350,6 +350,9 @@ def cmd_serve(root: Path, args) -> int:
 
     try:
         running = Running(root, args.host, args.port, report)
+    except KeyboardInterrupt:  # during the first build: stopped as at any other time
+        print("stopping", file=sys.stderr)
+        return EXIT_OK
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on {args.host} is already in use; pass another --port") from None

@@ -20,7 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from site_builder.build import BuildResult, render_site
 from site_builder.diagnostics import Diagnostic
@@ -151,7 +151,8 @@ def _handler(preview: Preview):
             pass
 
         def do_GET(self):
-            if not _host_allowed(self.headers.get("Host", ""), self.server.server_address[0]):
+            hosts = self.headers.get_all("Host") or [""]  # (two Host headers: which one a proxy reads is unclear)
+            if len(hosts) != 1 or not _host_allowed(hosts[0], self.server.server_address[0]):
                 return self._send(HTTPStatus.FORBIDDEN, b"this preview answers only to localhost", "text/plain")
             path = unquote(urlsplit(self.path).path)
             if path == RELOAD_PATH:
@@ -163,6 +164,12 @@ def _handler(preview: Preview):
             if path.endswith("/") and path.strip("/"):
                 rel += "/index.html"
             data = state.files.get(rel)
+            if data is None and f"{rel}/index.html" in state.files:  # a folder asked for without its `/` (`/en`)
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", quote(path.rstrip("/") + "/"))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             if data is None:
                 return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
             kind = mimetypes.guess_type(rel)[0] or "application/octet-stream"

@@ -244,6 +244,41 @@ def test_the_preview_answers_only_to_localhost_names(served):
         assert status == expected, host
 
 
+def test_a_request_with_two_host_headers_is_refused(served):
+    _, running = served
+    host, port = running.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=5) as conn:
+        conn.sendall(f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\nHost: attacker.example\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        answer = conn.recv(200).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 403"), answer
+
+
+def test_a_folder_asked_for_without_its_slash_is_redirected(served):
+    _, running = served
+    host, port = running.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=5) as conn:
+        conn.sendall(f"GET /en HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n".encode())
+        answer = conn.recv(500).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 301") and "Location: /en/\r\n" in answer, answer
+    assert get(running.url + "en")[0] == 200  # (a browser follows it to the English summary)
+    assert get(running.url + "nothing-here")[0] == 404
+
+
+def test_ctrl_c_during_the_first_build_stops_cleanly(make_site, monkeypatch, capsys):
+    from site_builder import serve
+    from site_builder.cli import main
+
+    site = make_site({REC: record()})
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(serve.Preview, "rebuild", interrupted)
+    assert main(["serve", "--root", str(site.root), "--port", "0"]) == 0
+    assert "stopping" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("host, allowed", [
     ("localhost:8000", True), ("127.0.0.1:8000", True), ("127.9.9.9", True), ("[::1]:8000", True),
     ("127.evil.example:8000", False), ("127.0.0.1.nip.io", False), ("evil.example", False), ("", False),
