@@ -144,6 +144,7 @@ class Rules:
     sign_off_roles: tuple[str, ...]
     adopted: date | None
     late_grace_days: int
+    readings: tuple[Label, ...] = ()  # how the site reads the procedure's unclear clauses, for the rules page
 
     @property
     def scored_types(self) -> list[CheckType]:
@@ -152,6 +153,17 @@ class Rules:
     @property
     def required_types(self) -> list[CheckType]:
         return [ct for ct in self.check_types.values() if ct.required]
+
+
+def _readings(node: Node | None, diags: Diagnostics) -> tuple[Label, ...]:
+    """`document.readings`: a list of texts, each a label (one text per language, or one for all)."""
+    if node is None:
+        return ()
+    if not isinstance(node, Sequence):
+        diags.error(node.pos, "wrong-type", "`readings` must be a list of texts",
+                    "write each reading on its own line starting with `- `")
+        return ()
+    return tuple(label_text(item, "reading", diags) for item in node.items)
 
 
 def _range(node: Node | None, label: str, diags: Diagnostics) -> PointRange | None:
@@ -224,7 +236,8 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
 
     doc = Fields(top.mapping("document"), "`document`", diags, top.pos("document"), section=True,
                  required={"code": "document code", "version": "version/revision"},
-                 optional={"company": "company name", "title": "title", "purpose": "purpose"})
+                 optional={"company": "company name", "title": "title", "purpose": "purpose",
+                           "readings": "how the site reads the procedure's unclear clauses"})
     site = Fields(top.mapping("site"), "`site`", diags, top.pos("site"), section=True,
                   required={"language": "the default language"},
                   optional={"title": "site title", "languages": "every language built"})
@@ -402,6 +415,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         if provenance and provenance.has("late_grace_days") else 0
     if late_grace_days < 0:
         diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative")
+    readings = _readings(doc.raw("readings"), diags)
     if len(diags.errors) > errors_before or not top.ok:
         return None
     return Rules(
@@ -415,7 +429,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         total_cap=total_cap, decimals=decimals or 0,
         commendation=commendation, punishable_severities=punishable,
         appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
-        late_grace_days=late_grace_days,
+        late_grace_days=late_grace_days, readings=readings,
     )
 
 

@@ -759,6 +759,24 @@ def test_the_rules_page_states_the_sites_own_check_types_and_punishable_bands(ma
     assert "must be punished" not in page  # no band may be marked punishable here
 
 
+def test_the_rules_page_lists_the_sites_readings_of_the_procedure_as_readings(make_site):
+    from conftest import RULES
+
+    site = make_site({"content/records/2026/11/r.md": record()})
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
+    assert "How this site reads the procedure&#39;s unclear clauses" in page
+    assert "it alone decides appeals against a finding" in page and "never banker&#39;s rounding" in page
+    assert "考评期：各表于每月25日前收集" in (site.root / "_site/rules.html").read_text(encoding="utf-8")
+    start, end = RULES.index("  readings:"), RULES.index("\nsite:")
+    without = make_site({"content/records/2026/11/r.md": record()}, rules=RULES[:start] + RULES[end:])
+    assert without.run("build").code == 0
+    assert "unclear clauses" not in (without.root / "_site/en/rules.html").read_text(encoding="utf-8")
+    broken = make_site({}, rules=RULES[:start] + "  readings: 12\n" + RULES[end:])
+    errors = broken.run("check", "--format", "json").json()["errors"]
+    assert [(e["code"], e["file"]) for e in errors] == [("wrong-type", "rules.yaml")]
+
+
 def test_a_language_without_ui_strings_is_told_to_add_them_to_the_site(make_site):
     from conftest import RULES
 
