@@ -205,20 +205,20 @@ class Inputs:
             folders.setdefault(path.rpartition(os.sep)[0], []).append(n)
         named = [(label, str(base)) for label, base in self.trees]
         groups: dict[str, list[tuple[str, str, tuple]]] = {}  # name in its tree -> (file name, path, numbers)
-        numbers = listing.numbers
+        entries = listing.entries()  # (made once: the build reads the same stat numbers from it)
         for folder, members in folders.items():
             for label, base in named:
                 if folder == base or folder.startswith(base + os.sep):
                     files = groups.setdefault(f"{label}/{folder[len(base) + 1:]}", [])
-                    files += ((listing.paths[n][len(folder) + 1:], listing.paths[n],
-                               tuple(numbers[6 * n:6 * n + 6])) for n in members)
+                    files += ((listing.paths[n][len(folder) + 1:], listing.paths[n], entries[listing.paths[n]])
+                              for n in members)
                     break
             else:  # a tree that is one file (rules.yaml)
                 for n in members:
                     path = listing.paths[n]
                     label = next((label for label, base in named if path == base), None)
                     if label is not None:
-                        groups.setdefault(label, []).append(("", path, tuple(numbers[6 * n:6 * n + 6])))
+                        groups.setdefault(label, []).append(("", path, entries[path]))
         digest = hashlib.blake2b(digest_size=20)
         for name in sorted(groups):
             files = sorted(groups[name])

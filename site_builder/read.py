@@ -366,6 +366,18 @@ def _add_document(rel: str, kind: str, folder: str, seen: dict, found: list, dia
     found.append((rel, kind, doc_id))
 
 
+def refuse_linked_layouts(root: Path, diags: Diagnostics) -> None:
+    """A file or folder of the site's layouts/ that links outside it would publish (as an asset) or render
+    whatever it points to, a file of the build machine's: refused, as in content/."""
+    folder = root / "layouts"
+    for directory, subdirs, files in os.walk(folder):
+        for name in sorted(subdirs + files):
+            path = Path(directory, name)
+            if path.is_symlink() and not _inside(path, folder):
+                diags.error(Pos(shown(path.relative_to(root).as_posix())), "symlink",
+                            "the file links outside the layouts folder", "copy the file in instead of linking to it")
+
+
 def _inside(path: Path, base: Path) -> bool:
     try:
         path.resolve().relative_to(base.resolve())

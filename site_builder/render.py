@@ -26,6 +26,7 @@ from site_builder.i18n import Catalog, UIStringError, load_strings
 from site_builder.markup import MarkdownRenderer
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
+from site_builder.read import refuse_linked_layouts
 from site_builder.publish import Writer
 from site_builder.rules import EXACT, exact, pick
 from site_builder.score import PeriodScores
@@ -81,23 +82,6 @@ def _environment(folders: tuple[str, ...], watch: bool) -> jinja2.Environment:
     return env
 
 
-def _refuse_links_outside(folder: Path, root: Path, diags) -> None:
-    """A file or folder of the site's layouts/ that links outside it would publish (as an asset) or render
-    whatever it points to, a file of the build machine's: refused, as in content/."""
-    real = folder.resolve()
-    for directory, subdirs, files in os.walk(folder):
-        for name in sorted(subdirs + files):
-            path = Path(directory, name)
-            if not path.is_symlink():
-                continue
-            try:
-                path.resolve(strict=True).relative_to(real)
-                continue
-            except (ValueError, OSError, RuntimeError):  # elsewhere, dangling, or a loop
-                diags.error(Pos(site_path(path, root)), "symlink", "the file links outside the layouts folder",
-                            "copy the file in instead of linking to it")
-
-
 class RenderError(Exception):
     """A layout failed; carries the diagnostic."""
 
@@ -112,8 +96,7 @@ class Renderer:
         self.audits = loaded.audits
         self.amendments = loaded.amendments
         self.folders = folders = layout_folders(root)  # the site's layouts/ first, then the shipped ones
-        if (root / "layouts").is_dir():
-            _refuse_links_outside(root / "layouts", root, diags)
+        refuse_linked_layouts(root, diags)
         self.env = _environment(tuple(str(f) for f in folders), watch)
         self.index = build_index(site, periods)
         digests = loaded.digests
