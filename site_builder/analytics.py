@@ -84,16 +84,24 @@ class Calibration:
     def top_share(self) -> Fraction | None:
         return Fraction(self.top_of_band, self.findings) if self.findings else None
 
+    def _comparisons(self) -> list[tuple[Fraction, Fraction]]:
+        """(this inspector's figure, the peers') for each figure there is something to compare with."""
+        if self.too_few:
+            return []
+        return [(mine, peers) for mine, peers in ((self.findings_per_check, self.peer_findings_per_check),
+                                                  (self.points_per_finding, self.peer_points_per_finding))
+                if mine is not None and peers]
+
+    @property
+    def compared(self) -> bool:
+        """Whether there were peers to compare with at all (else neither a mark nor "in line" is said)."""
+        return bool(self._comparisons())
+
     @property
     def marks(self) -> tuple[str, ...]:
         """`harsher`/`more_lenient` when strongly different from peers with the same check type."""
-        if self.too_few:
-            return ()
         out = []
-        for mine, peers in ((self.findings_per_check, self.peer_findings_per_check),
-                            (self.points_per_finding, self.peer_points_per_finding)):
-            if mine is None or not peers:
-                continue
+        for mine, peers in self._comparisons():
             if mine >= peers * OUTLIER_RATIO:
                 out.append("harsher")
             elif mine * OUTLIER_RATIO <= peers:

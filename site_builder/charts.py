@@ -6,6 +6,7 @@ escaped here, since the SVG is inserted into pages as markup.
 
 from __future__ import annotations
 
+import unicodedata
 from html import escape
 
 from markupsafe import Markup
@@ -84,9 +85,11 @@ def line_chart(chart_id: str, title: str, desc: str, labels: list[str],
         color = PALETTE[n % len(PALETTE)]
         points = [(x_of(i), PAD_TOP + plot_h - plot_h * (v - y_min) / span, v) for i, v in enumerate(values)
                   if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _ in points)
-            body.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for run in _runs(values):  # a period without a value breaks the line: nothing is drawn across it
+            if len(run) > 1:
+                path = " ".join(f"{_n(x_of(i))},{_n(PAD_TOP + plot_h - plot_h * (values[i] - y_min) / span)}"
+                                for i in run)
+                body.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         for x, y, v in points:
             body.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3.5" fill="{color}"><title>{escape(name)}: '
                         f'{escape(f"{v:g}")}</title></circle>')
@@ -95,10 +98,65 @@ def line_chart(chart_id: str, title: str, desc: str, labels: list[str],
     return _svg(chart_id, title, desc, body)
 
 
+def _runs(values: list) -> list[list[int]]:
+    """The positions of each unbroken run of values that are not None."""
+    runs: list[list[int]] = [[]]
+    for i, value in enumerate(values):
+        if value is None:
+            runs.append([])
+        else:
+            runs[-1].append(i)
+    return [run for run in runs if run]
+
+
+def _text_width(text: str) -> float:
+    """Roughly how wide a label is drawn at the charts' 11px: wide (Chinese) characters take a full em."""
+    return sum(11.0 if unicodedata.east_asian_width(ch) in "WF" else 6.5 for ch in text)
+
+
+def _fitted(text: str, room: float) -> str:
+    """The label cut short with … when it would not fit in `room` pixels (its start, the id, is kept)."""
+    if _text_width(text) <= room:
+        return text
+    while text and _text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def linear(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+HEAT_RGB, INK_RGB = (179, 38, 30), (29, 39, 51)
+MIN_CONTRAST = 4.5  # WCAG AA for small text
+
+
+def _heat(shade: float) -> tuple[str, str]:
+    """A cell's fill and the colour of the number written on it, readable (4.5:1) either way: a fill between
+    what white and dark ink can each be read on is darkened until white text can."""
+    ink_l = _luminance(INK_RGB)
+    alpha = 0.08 + 0.82 * shade
+    while True:
+        mixed = tuple(255 + alpha * (c - 255) for c in HEAT_RGB)
+        fill_l = _luminance(mixed)
+        if (fill_l + 0.05) / (ink_l + 0.05) >= MIN_CONTRAST:
+            return f"rgba(179,38,30,{alpha:.2f})", "#1d2733"
+        if 1.05 / (fill_l + 0.05) >= MIN_CONTRAST or alpha >= 1:
+            return f"rgba(179,38,30,{alpha:.2f})", "#fff"
+        alpha = round(alpha + 0.01, 2)
+
+
 def heatmap(chart_id: str, title: str, desc: str, rows: list[tuple[str, list[float]]],
             columns: list[str]) -> Markup:
-    """A grid of cells shaded by value (darker = more points deducted), with the value written in."""
-    cell_w, cell_h, left, top = 44, 24, 96, 24
+    """A grid of cells shaded by value (darker = more points deducted), with the value written in. Row labels
+    get the room the longest needs, up to a limit past which they are cut short (each cell's tooltip has it
+    whole)."""
+    cell_w, cell_h, top = 44, 24, 24
+    left = int(min(max([96.0] + [_text_width(label) + 12 for label, _ in rows]), 260))
     width = left + cell_w * len(columns) + 8
     height = top + cell_h * len(rows) + 8
     peak = max([v for _, values in rows for v in values] + [1])
@@ -108,11 +166,10 @@ def heatmap(chart_id: str, title: str, desc: str, rows: list[tuple[str, list[flo
                     f'{escape(column)}</text>')
     for i, (label, values) in enumerate(rows):
         y = top + i * cell_h
-        body.append(f'<text x="{left - 6}" y="{y + 16}" text-anchor="end" class="label">{escape(label)}</text>')
+        body.append(f'<text x="{left - 6}" y="{y + 16}" text-anchor="end" class="label">'
+                    f'{escape(_fitted(label, left - 10))}</text>')
         for j, value in enumerate(values):
-            shade = value / peak
-            fill = f"rgba(179,38,30,{0.08 + 0.82 * shade:.2f})" if value else "#f3f5f7"
-            ink = "#fff" if shade > 0.55 else "#1d2733"
+            fill, ink = _heat(value / peak) if value else ("#f3f5f7", "#1d2733")
             x = left + j * cell_w
             body.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
                         f'<title>{escape(label)} · {escape(columns[j])}: {escape(f"{value:g}")}</title></rect>')

@@ -113,6 +113,33 @@ def test_the_appraisal_prints_one_form_per_a4_page(browser, example, path, forms
     page.close()
 
 
+@pytest.mark.parametrize("path, width", [
+    ("en/index.html", 1280), ("en/periods/2026-11.html", 1280),  # long English column names once widened these
+    ("en/index.html", 390), ("staff/S001/2026-11.html", 390), ("en/staff/S001/2026-11.html", 390),
+    ("en/calibration.html", 390), ("en/records/2026/11/2026-11-18-qa_monthly-S001.html", 390),
+])
+def test_pages_fit_the_width_of_the_screen(browser, example, path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto((example / path).as_uri())
+    # wide tables scroll inside their own box; the page itself never scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.close()
+
+
+def test_a_long_word_in_a_note_wraps_and_an_unscored_period_prints_whose_it_is(browser, make_site):
+    long = "REF-" + "0123456789" * 12
+    site = make_site({"content/records/2026/11/sup-S001.md": record(findings=finding("a", 2).replace("发现问题", long))})
+    assert site.run("build").code == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site.root / "_site" / "en" / "staff" / "S001" / "2026-11.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.emulate_media(media="print")
+    assert page.locator("table.form-items td.num.total").first.is_visible()  # the score column is not cut off
+    page.goto((site.root / "_site" / "en" / "staff" / "S002" / "2026-11.html").as_uri())  # no records: no score
+    assert "S002" in page.locator(".print-only").first.inner_text()
+    page.close()
+
+
 def test_serve_reloads_an_open_page_by_itself(browser, make_site):
     from site_builder.serve import Running
 

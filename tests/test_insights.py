@@ -111,6 +111,8 @@ def test_peers_with_too_few_checks_are_compared_on_neither_figure(make_site):
     mine = next(r for r in data if (r["scope"], r["inspector"], r["check_type"]) == ("all", "I01", "supervisor_monthly"))
     assert mine["checks"] == 3 and mine["marks"] == []  # one check of I02's is not a measure of peers
     assert mine["peer_findings_per_check"] is None and mine["peer_points_per_finding"] is None
+    page = (site.root / "_site" / "en" / "calibration.html").read_text("utf-8")
+    assert "no peers to compare with" in page and "in line with peers" not in page  # nothing was compared
 
 
 def test_totals_above_100_under_a_higher_cap_are_counted_in_the_distribution(make_site):
@@ -152,3 +154,42 @@ def test_an_appealed_finding_is_marked_alike_on_every_page_that_shows_it(make_si
     assert "<del>−8.0</del> −6.0" in evidence  # the evidence list, as the form above it
     assert '<td class="num"><del>8.0</del> 6.0</td>' in period  # the period's appeals table
     assert 'flag-punishable"><del>' in record_page  # reduced: no longer zeroes its item
+
+
+def test_a_trend_line_is_broken_where_a_period_has_no_value():
+    from site_builder.charts import line_chart
+
+    def polylines(values):
+        svg = line_chart("t", "title", "desc", ["a", "b", "c", "d", "e"], [("mean", values)], 0, 100)
+        return svg.count("<polyline")
+
+    assert polylines([90, 85, 80, 70, 60]) == 1
+    assert polylines([90, 85, None, 70, 60]) == 2  # nothing drawn across the empty period
+    assert polylines([90, None, 80, None, 60]) == 0  # single points stand alone
+
+
+def test_heatmap_numbers_are_readable_and_long_names_are_cut_not_clipped():
+    import re
+
+    from site_builder.charts import heatmap
+
+    def contrast(a, b):
+        def lum(rgb):
+            lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (v / 255 for v in rgb)]
+            return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        high, low = sorted((lum(a), lum(b)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    name = "S001 " + "澹台夏侯端木呼延" * 6
+    svg = heatmap("h", "title", "desc", [(name, [float(v) for v in range(0, 21)]), ("S002 王", [1.0] * 21)],
+                  [f"i{n}" for n in range(21)])
+    cells = re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill="rgba\(179,38,30,([0-9.]+)\)">'
+                       r'.*?</rect><text [^>]*fill="(#[0-9a-f]+)"', svg)
+    assert len(cells) == 41  # every cell with a value
+    for alpha, ink in cells:
+        fill = tuple(255 + float(alpha) * (c - 255) for c in (179, 38, 30))
+        rgb = tuple(int(ink[i:i + 2], 16) for i in (1, 3, 5)) if len(ink) == 7 else (255, 255, 255)
+        assert contrast(fill, rgb) >= 4.5, (alpha, ink)
+    label = re.search(r'class="label">(S001[^<]*)</text>', svg).group(1)
+    assert label.endswith("…") and len(label) < len(name)  # its start, the id, is what stays
+    assert f"<title>{name} · i1: 1</title>" in svg  # the whole name is in each cell's tooltip
