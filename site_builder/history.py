@@ -102,8 +102,21 @@ class History:
         return self.files.get(path)
 
 
+# What git prints does not depend on the user's git configuration: settings that would change the logs and diffs
+# read here (a log without its root commit, signatures among the commits, --follow's guesses, other prefixes or
+# context in a published diff, another encoding of names) are set back to git's defaults for every command.
+_CONFIG = [part for setting in (
+    "core.quotepath=off", "log.showRoot=true", "log.showSignature=false", "log.follow=false", "diff.noprefix=false",
+    "diff.mnemonicPrefix=false", "diff.context=3", "diff.interHunkContext=0", "diff.relative=false",
+    "i18n.logOutputEncoding=UTF-8") for part in ("-c", setting)]
+
+
+def _command(root: Path, *args: str) -> list[str]:
+    return ["git", "-C", str(root), *_CONFIG, *args]
+
+
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
+    return subprocess.run(_command(root, *args), capture_output=True, check=False)
 
 
 def read_history(root: Path, keep: Path | None = None) -> History:
@@ -129,13 +142,12 @@ def start_history(root: Path, keep: Path | None = None):
     # up to the commit named above, even if another is made meanwhile
     span = [f"{since[0]}..{head}"] if since else [head] if head else []
     try:
-        inside = subprocess.Popen(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree",
-                                   "--is-shallow-repository"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        log = subprocess.Popen(["git", "-C", str(root), "-c", "core.quotepath=off", "log", "--topo-order",
-                                f"--format={_FORMAT}", "--name-status", "-M", "-z", "--relative",
-                                # parents as the site's own history links them; what a merge changed itself
-                                "--parents", "--cc", *span, "--", "."], stdout=out, stderr=err)
-        people = subprocess.Popen(["git", "-C", str(root), "log", f"--format={_PEOPLE}", "-z", *span],
+        inside = subprocess.Popen(_command(root, "rev-parse", "--is-inside-work-tree",
+                                                 "--is-shallow-repository"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        log = subprocess.Popen(_command(root, "log", "--topo-order", f"--format={_FORMAT}", "--name-status", "-M", "-z",
+                                        # parents as the site's own history links them; what a merge changed itself
+                                        "--relative", "--parents", "--cc", *span, "--", "."), stdout=out, stderr=err)
+        people = subprocess.Popen(_command(root, "log", f"--format={_PEOPLE}", "-z", *span),
                                   stdout=who, stderr=subprocess.DEVNULL)
     except OSError:
         out.close()
@@ -145,7 +157,7 @@ def start_history(root: Path, keep: Path | None = None):
 
     def parsed(text: bytes, names: bytes, shallow: bool) -> History:
         log_text = text.decode("utf-8", "surrogateescape")
-        people_text = names.decode("utf-8", "surrogateescape")
+        people_text = _shown(names.decode("utf-8", "replace"))  # names, emails, subjects: text, whatever bytes
         if shallow:
             return History(*_parse(log_text, people_text)[:2], complete=False, problem=(
                 "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
@@ -178,6 +190,14 @@ def start_history(root: Path, keep: Path | None = None):
             return History(problem=str(exc))
 
     return finish
+
+
+_CONTROL = re.compile(r"[\x01-\x08\x0b-\x1f\x7f-\x9f]")  # (NUL splits the log; \t and \n are layout)
+
+
+def _shown(text: str) -> str:
+    """Control characters a commit's author, email or subject holds, as `\\x1b`: as on the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _answer(root: Path, *args: str) -> str:
@@ -231,7 +251,7 @@ def patch(root: Path, commit: Commit, *paths: str) -> str:
     then shows the change, not the whole file as new; nothing else is compared with it, as `--follow` would)."""
     if not _HASH.fullmatch(commit.hash):  # (it comes from git's log; never pass git anything else)
         return ""
-    result = _git(root, "-c", "core.quotepath=off", "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "-M",
+    result = _git(root, "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "--no-ext-diff", "--no-textconv", "-M",
                   commit.hash, "--relative", "--", *dict.fromkeys(paths))
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
 
@@ -244,8 +264,8 @@ def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dic
     if not commits or not _HASH.fullmatch(head) or not all(_HASH.fullmatch(c) for c in commits):
         return {}
     try:
-        result = subprocess.run(["git", "-C", str(root), "-c", "core.quotepath=off", "diff-tree", "--stdin", "--always",
-                                 "--format=%H", "-r", "--raw", "-M", "-z", "--relative", "--", folder],
+        result = subprocess.run(_command(root, "diff-tree", "--stdin", "--always",
+                                         "--format=%H", "-r", "--raw", "-M", "-z", "--relative", "--", folder),
                                 input="".join(f"{head} {commit}\n" for commit in commits).encode(),
                                 capture_output=True, check=False)
     except OSError:
@@ -284,7 +304,7 @@ def read_blobs(root: Path, names: list[str]) -> dict[str, bytes]:
     if not names:
         return {}
     try:
-        result = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"],
+        result = subprocess.run(_command(root, "cat-file", "--batch"),
                                 input="".join(name + "\n" for name in names).encode(), capture_output=True, check=False)
     except OSError:
         return {}

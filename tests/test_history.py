@@ -633,7 +633,7 @@ def test_a_commit_subject_or_name_holding_separators_cannot_pass_for_another_com
     from site_builder.history import read_history
     commits = read_history(site.root).of(REC).commits
     assert [(c.author, c.email, c.subject[:8]) for c in commits] == [
-        ("Mallory\x1f\x1fx", "mallory@evil.test", "fix typo"), ("Someone", "lina@example.com", "check S0")]
+        ("Mallory\\x1f\\x1fx", "mallory@evil.test", "fix typo"), ("Someone", "lina@example.com", "check S0")]  # (as shown)
     assert site.run("build").code == 0 and not (site.root / "written").exists()
 
 
@@ -783,3 +783,39 @@ def test_a_record_committed_with_its_appeal_is_not_an_outdated_appeal(repo):
     site.write("content/appeals/a.md", "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-21\n---\n理由。\n")
     commit(site, "check and appeal", date="2026-11-22T10:00:00+08:00")  # the record's only commit: it made it
     assert _warnings(site) == []
+
+
+def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_site):
+    site = make_site({REC: record(findings=finding("a", 2))}, rules=ADOPTED_RULES)
+    git(site, "init", "-q", "-b", "main")
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")  # the root commit holds the record
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n")
+    commit(site, "sign off 2026-11", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-28T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = site.root / "_site/en/records/2026/11/sup-S001.html"
+    before = page.read_text(encoding="utf-8")
+    assert "first committed by Someone on 12 Nov 2026" in before and "--- a/content/records" in before
+    for setting in ("log.showRoot=false", "log.showSignature=true", "log.follow=true", "diff.noprefix=true",
+                    "diff.context=0", "i18n.logOutputEncoding=GBK"):
+        git(site, "config", *setting.split("="))
+    assert site.run("build", "--no-cache").code == 0
+    assert page.read_text(encoding="utf-8") == before
+
+
+def test_a_commit_whose_author_is_not_utf8_is_shown_not_a_crash(repo):
+    site = repo()
+    site.write(REC, record())
+    git(site, "add", "-A")
+    tree, parent = git(site, "write-tree").strip(), git(site, "rev-parse", "HEAD").strip()
+    raw = (f"tree {tree}\nparent {parent}\n".encode() + b"author M\xfcller <lina@example.com> 1794448800 +0800\n"
+           b"committer M\xfcller <lina@example.com> 1794448800 +0800\n\ncheck \x1b[31mS001\n")
+    made = subprocess.run(["git", "-C", str(site.root), "hash-object", "-t", "commit", "-w", "--stdin"],
+                          input=raw, capture_output=True, check=True).stdout.decode().strip()
+    git(site, "update-ref", "refs/heads/main", made)
+    result = site.run("build")
+    assert result.code == 0 and "internal error" not in result.err, result.err
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "first committed by M" in page and "ller on 12 Nov 2026" in page  # the name, however git gives its byte
+    assert "\x1b" not in page and "check \\x1b[31mS001" in page  # a control character, written out
