@@ -171,7 +171,17 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
         diags.error(scalar.pos, "wrong-type", f"{label} must be text, but YAML reads `{scalar.text}` as "
                     f"{kind_words(scalar.kind)}", _quote_hint(scalar))
         return None
+    control = _DIRECTION.search(scalar.text)
+    if control:
+        diags.error(scalar.pos, "direction-control", f"{label} holds an invisible direction control "
+                    f"(U+{ord(control.group()):04X}), which would show it, and what follows it on a page, reordered",
+                    "retype the text without it (it comes with text pasted from elsewhere)")
+        return None
     return scalar.text
+
+
+# Unicode's explicit direction embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 # full-width digits, point and punctuation (a Chinese input method) -> what YAML and ids expect

@@ -32,7 +32,7 @@ PEOPLE_FILE = "content/people.yaml"
 FOLDERS = {"record": "content/records", "appeal": "content/appeals", "month": "content/months"}
 RESERVED_NAMES = {"con", "prn", "aux", "nul", "conin$", "conout$", *(f"com{i}" for i in range(10)),
                   *(f"lpt{i}" for i in range(10))}  # Windows device names, whatever the extension
-_EDITOR_TEMP = re.compile(r"^(\.|#)|~$|\.sw[a-p]$|\.tmp$")
+_EDITOR_TEMP = re.compile(r"^\.#|^#.*#$|~$|\.sw[a-p]$|\.tmp$|^\.(?!.*\.md$)")  # editors' files, and hidden ones
 _FENCE = re.compile(r"---[ \t]*")
 _CLOSE = re.compile(r"(---|\.\.\.)[ \t]*")
 
@@ -344,6 +344,10 @@ def _content_file(rel: str, diags: Diagnostics) -> bool:
     anything but `.md` is ignored with a warning."""
     name = rel.rpartition("/")[2]
     if _EDITOR_TEMP.search(name):
+        return False
+    if name.startswith((".", "#")) and name.endswith(".md"):  # hidden, or a draft: said, or it goes unnoticed
+        diags.warning(Pos(shown(rel)), "ignored-file", f"its name starts with `{name[0]}`, so it is taken for a "
+                      "hidden or temporary file and ignored", f"rename it without the `{name[0]}` if it is a record")
         return False
     if not name.endswith(".md"):
         diags.warning(Pos(shown(rel)), "ignored-file", "not a `.md` file, so it is ignored",

@@ -7,7 +7,6 @@ point at it (an appeal on a broken record) are not blamed for it a second time.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -16,7 +15,7 @@ from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
 from site_builder.periods import period, period_of
-from site_builder.read import DIRECTION_CONTROLS, RESERVED_NAMES, Source, processing
+from site_builder.read import RESERVED_NAMES, Source, processing
 from site_builder.rules import Rules, exact, load_rules, pick
 from site_builder.yamltree import Scalar, kind_words
 from site_builder import limits
@@ -103,6 +102,7 @@ def validate_documents(context: Context, records: dict[str, Record], broken_reco
             if sign_off is not None:
                 sign_offs[sign_off.month] = sign_off
     _sign_offs_ahead(sign_offs, records, rules, diags)
+    _records_apart(records, rules, diags)
 
     return Site(rules, context.staff, inspectors, dict(sorted(records.items())), dict(sorted(appeals.items())),
                 dict(sorted(sign_offs.items())))
@@ -121,6 +121,31 @@ def _sign_offs_ahead(sign_offs: dict[str, SignOff], records: dict[str, Record], 
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-ahead", f"period {month} is signed off {ahead} "
                           f"months after the last period with a record ({last}); every period up to it is listed, "
                           "with everyone unscored", "check the month (and year) of the sign-off")
+
+
+APART_MONTHS = 3  # more empty periods than this between a record and all the others: a mistyped year, most likely
+
+
+def _records_apart(records: dict[str, Record], rules: Rules, diags: Diagnostics) -> None:
+    """The records of the first or last period, when that period is months away from every other period with a
+    record (2062 for 2026, say): every period between is listed, with everyone unscored. Said, not refused."""
+    by_period: dict[str, list[Record]] = {}
+    for record in records.values():
+        by_period.setdefault(period_of(record.date, rules.cutoff_day).key, []).append(record)
+    keys = sorted(by_period)
+    if len(keys) < 2:
+        return
+
+    def months(a: str, b: str) -> int:
+        return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:]) - int(a[5:])
+
+    for alone, other, side in ((keys[-1], keys[-2], "after"), (keys[0], keys[1], "before")):
+        apart = abs(months(other, alone))
+        if apart > APART_MONTHS + 1:
+            for record in sorted(by_period[alone], key=lambda r: r.path):
+                diags.warning(Pos(record.path, 1, 1), "record-apart", f"its period, {alone}, is {apart} months "
+                              f"{side} any other period with a record ({other}); every period between is listed, "
+                              "with everyone unscored", "check the year of the record's date")
 
 
 def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dict, inspectors: dict) -> bool:
@@ -174,10 +199,6 @@ def _name(f: Fields, diags: Diagnostics) -> str | None:
     name = f.text("name")
     if name is not None and _LINE_BREAKS.search(name):
         diags.error(f.pos("name"), "bad-name", "a name must be one line", "remove the line break from the name")
-        return None
-    if name is not None and any(unicodedata.bidirectional(ch) in DIRECTION_CONTROLS for ch in name):
-        diags.error(f.pos("name"), "bad-name", "the name holds an invisible direction control, which would show "
-                    "it (and what follows it on a page) reordered", "retype the name without it")
         return None
     return name
 

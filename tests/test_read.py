@@ -127,11 +127,17 @@ def test_positions_survive_bom_and_crlf(make_site, data):
 
 def test_editor_files_are_skipped_and_other_files_warned_about(make_site):
     site = make_site({R: GOOD, "content/records/.r.md.swp": b"\x00\xff", "content/records/r.md~": b"\xff",
-                      "content/records/photo.jpg": b"\xff\xd8\xff\x00"})
+                      "content/records/.#r.md": b"x", "content/records/#r.md#": b"x", "content/records/.DS_Store": b"",
+                      "content/records/photo.jpg": b"\xff\xd8\xff\x00",
+                      # records a name hides: a draft, a number written first
+                      "content/records/.draft.md": GOOD, "content/records/#3-check.md": GOOD})
     result = site.run("check", "--format", "json")
     assert result.code == 0, result.out
     warnings = result.json()["warnings"]
-    assert [(w["file"], w["code"]) for w in warnings] == [("content/records/photo.jpg", "ignored-file")]
+    assert [(w["file"], w["code"]) for w in warnings] == [
+        ("content/records/#3-check.md", "ignored-file"), ("content/records/.draft.md", "ignored-file"),
+        ("content/records/photo.jpg", "ignored-file")]
+    assert "rename it without the `#`" in warnings[0]["hint"]
 
 
 def test_missing_people_file(make_site):
@@ -164,7 +170,7 @@ def test_direction_controls_that_would_show_names_reversed_are_refused(make_site
     people = PEOPLE.replace("name: 张伟", "name: \"张\u202e伟\"")
     result = make_site({spoof: record()}, people=people).run("check", "--format", "json")
     found = {(e["code"], e["file"]) for e in result.json()["errors"]}
-    assert result.code == 1 and ("bad-file-name", spoof) in found and ("bad-name", "content/people.yaml") in found
+    assert result.code == 1 and ("bad-file-name", spoof) in found and ("direction-control", "content/people.yaml") in found
 
 
 def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(make_site):

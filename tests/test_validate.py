@@ -386,6 +386,26 @@ def test_a_label_yaml_reads_as_a_number_is_told_to_be_quoted_as_written(make_sit
     assert [(e["code"], e["hint"]) for e in errors] == [("wrong-type", 'put it in quotes: "12"')], errors
 
 
+@pytest.mark.parametrize("when, side, apart", [("2062-11-24", "after", 432), ("2025-03-05", "before", 19)])
+def test_a_record_whose_year_is_far_from_all_others_is_warned_about(make_site, when, side, apart):
+    odd = "content/records/odd.md"
+    files = {R: record(), "content/records/r2.md": record(date="2026-10-20"), odd: record(date=when)}
+    result = make_site(files).run("check", "--format", "json")
+    assert result.code == 0
+    warnings = result.json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("record-apart", odd)]
+    assert f"{apart} months {side} any other period with a record" in warnings[0]["message"]
+    files[odd] = record(date="2026-07-20")  # a few months apart is a pause, not a typo
+    assert make_site(files).run("check", "--format", "json").json()["warnings"] == []
+
+
+def test_a_direction_control_in_a_note_is_refused(make_site):
+    text = record(findings=finding("a", 2)).replace("发现问题", "态度生硬\u202e")
+    error = reported(make_site({R: text}).run("check", "--format", "json"), "direction-control", R,
+                     text.splitlines().index([l for l in text.splitlines() if "note:" in l][0]) + 1)
+    assert "U+202E" in error["message"]
+
+
 def test_a_sign_off_far_ahead_of_the_records_is_warned_about(make_site):
     files = {R: record(), MO: sign_off(), "content/months/2062-11.md": sign_off("2062-11", "2062-11-25")}
     warnings = make_site(files).run("check", "--format", "json").json()["warnings"]
