@@ -232,6 +232,9 @@ def shown(path: str) -> str:
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*[A-Za-z0-9_-]|[A-Za-z0-9_-]")
+# a document's name that needs no closer look: plain letters, not hidden, short, not a Windows device name
+_PLAIN_DOCUMENT = re.compile(r"(?!(?i:%s)\.)[A-Za-z0-9_-][A-Za-z0-9_.-]{0,%d}\.md" % (
+    "|".join(re.escape(name) for name in sorted(RESERVED_NAMES)), limits.MAX_NAME_BYTES - 4))
 
 
 # Unicode's explicit direction controls (U+202A–U+202E, U+2066–U+2069): invisible, they reorder what follows
@@ -324,9 +327,22 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
                                 "move the files into the content folder itself")
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
             prefix = Path(directory).relative_to(root).as_posix() + "/"
+            # names of plain letters in a folder of plain names, as nearly all are: settled with one match each
+            plain = prefix.isascii() and not _folder_problem(prefix[:-1])[1]
+            there = os.path.join(directory, "")
             for name in sorted(files):
-                full = os.path.join(directory, name)
+                full = there + name
                 rel = prefix + name
+                if plain and _PLAIN_DOCUMENT.fullmatch(name) and len(rel) <= limits.MAX_PATH_BYTES:
+                    info = stats.get(full)
+                    if not (os.path.islink(full) if info is None else stat.S_ISLNK(info[0])):
+                        doc_id = rel[len(folder) + 1:-3]
+                        folded = doc_id.lower()  # (what NFC and casefold make of ASCII)
+                        if folded not in seen:
+                            seen[folded] = doc_id
+                            found.append((rel, kind, doc_id))
+                            continue
+                    # a link, or a name seen already: looked at the long way below, which says what is wrong
                 if not _content_file(rel, diags):
                     continue
                 info = stats.get(full)
