@@ -245,15 +245,29 @@ def _save_kept(keep: Path, head: str, count: int, files: dict, parents: dict) ->
         pass  # a read-only or full disk: the next run reads the whole history again
 
 
-def patch(root: Path, commit: Commit, *paths: str) -> str:
-    """What `commit` changed in the file (a unified diff), for showing an amendment after sign-off. `paths`: the
-    file's name in that commit, and in its commit before, if another (a commit that renamed it as it changed it
-    then shows the change, not the whole file as new; nothing else is compared with it, as `--follow` would)."""
-    if not _HASH.fullmatch(commit.hash):  # (it comes from git's log; never pass git anything else)
-        return ""
-    result = _git(root, "log", "--no-walk", "-p", "--cc", "--format=", "--no-color", "--no-ext-diff", "--no-textconv", "-M",
-                  commit.hash, "--relative", "--", *dict.fromkeys(paths))
-    return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+def patches(root: Path, wanted: list[tuple[Commit, tuple[str, ...]]]) -> dict[str, str]:
+    """commit hash -> what the commit changed in a file (a unified diff), for showing amendments after sign-off,
+    for each (commit, the file's paths) wanted. The paths: the file's name in that commit, and in its commit
+    before, if another (a commit that renamed it as it changed it then shows the change, not the whole file as
+    new; nothing else is compared with it, as `--follow` would). One git command for all the commits that name
+    the same paths: a record amended many times asks git once."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for commit, paths in wanted:
+        if _HASH.fullmatch(commit.hash):  # (it comes from git's log; never pass git anything else)
+            groups.setdefault(tuple(dict.fromkeys(paths)), []).append(commit.hash)
+    out: dict[str, str] = {}
+    for paths, hashes in groups.items():
+        result = _git(root, "log", "--no-walk=unsorted", "-p", "--cc", "--format=%x00%H%x00", *_PATCH, *hashes,
+                      "--relative", "--", *paths)
+        if result.returncode != 0:
+            continue
+        parts = result.stdout.decode("utf-8", "replace").split("\0")
+        for at in range(1, len(parts) - 1, 2):  # "", hash, its diff, hash, its diff, ...
+            out[parts[at]] = parts[at + 1].lstrip("\n")
+    return out
+
+
+_PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "-M"]
 
 
 def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dict[str, list[tuple]]:

@@ -15,7 +15,7 @@ from site_builder import limits, workers
 from site_builder.cache import PeriodMemo, RecordCache, signature, site_folder
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.history import History, changed_since, patch, read_blobs, start_history
+from site_builder.history import History, changed_since, patches, read_blobs, start_history
 from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
 from site_builder.periods import period_of
@@ -183,8 +183,8 @@ def _date_and_staff(data: bytes) -> tuple | None:
 
 class Amendments(Mapping):
     """record id -> [(Commit, unified diff)]: the commits that changed the record after its period was
-    signed off, with what each changed. A diff is asked of git only when a page that shows it is made
-    (one git command each, and most builds make none of those pages)."""
+    signed off, with what each changed. The diffs are asked of git only when a page that shows them is made
+    (one git command for all of a record's, and most builds make none of those pages)."""
 
     def __init__(self, root: Path, site: Site, audits: dict, history: History):
         self._root = root
@@ -197,8 +197,8 @@ class Amendments(Mapping):
         if record_id not in self._made:
             path, commits = self._commits[record_id]
             named = self._history.of(path)  # (the record may have had another name when a commit was made)
-            self._made[record_id] = [(commit, patch(self._root, commit, *named.paths_of(commit, path)))
-                                     for commit in commits]
+            made = patches(self._root, [(commit, named.paths_of(commit, path)) for commit in commits])
+            self._made[record_id] = [(commit, made.get(commit.hash, "")) for commit in commits]
         return self._made[record_id]
 
     def __iter__(self):

@@ -819,3 +819,21 @@ def test_a_commit_whose_author_is_not_utf8_is_shown_not_a_crash(repo):
     page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
     assert "first committed by M" in page and "ller on 12 Nov 2026" in page  # the name, however git gives its byte
     assert "\x1b" not in page and "check \\x1b[31mS001" in page  # a control character, written out
+
+
+def test_a_record_amended_many_times_shows_every_change_from_one_git_command(repo, monkeypatch):
+    import site_builder.history as history
+
+    site = repo()
+    checked_and_signed_off(site)
+    for n, points in enumerate((1, 1.5, 2)):
+        site.write(REC, record(findings=finding("a", points)))
+        commit(site, f"amend {n}", date=f"2026-11-2{7 + n}T10:00:00+08:00")
+    asked = []
+    real = history._git
+    monkeypatch.setattr(history, "_git", lambda root, *args: asked.append(args) or real(root, *args))
+    assert site.run("build", "--no-cache").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    for was, now in (("2", "1"), ("1", "1.5"), ("1.5", "2")):
+        assert f"-    points: {was}\n+    points: {now}" in page
+    assert sum("-p" in args for args in asked) == 1  # one diff command for the record's three amendments
