@@ -399,6 +399,18 @@ def _people(text: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
+def _adopt(commits_of: dict, names_of: dict, moves_of: dict, old: str, current: str) -> None:
+    """The commits read so far under `old` (newer than the commit that renamed it to `current`, so made on a
+    branch that did not have the rename and was merged with it later) are the renamed file's."""
+    adopted = commits_of.pop(old)
+    commits_of[current] = sorted(commits_of.get(current, []) + adopted, key=lambda c: -c.order)
+    names = names_of.setdefault(current, {})
+    names.update(names_of.pop(old, {}))
+    names.update((c.hash, old) for c in adopted if c.hash not in names)
+    if old in moves_of:
+        moves_of.setdefault(current, set()).update(moves_of.pop(old))
+
+
 def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base: int = 0) -> tuple[dict, dict, int]:
     """Each file's commits from the two `git log`s (see _FORMAT), newest first, each commit's parents, and how
     many commits were read; with `older` (the files and parents of a kept history of `base` commits), the logs
@@ -411,6 +423,7 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
     # names whose older commits belong to a file since deleted (read newest first: a deletion ends a file's
     # life, so a record deleted and added again does not inherit its predecessor's history)
     ended: set[str] = set()
+    born: set[str] = set()  # names a file was added under, in the commits read so far
     listed, made_by = _commits(text), _people(people)
     for index, (commit_hash, parent_hashes, committed, changes) in enumerate(listed):
         parents[commit_hash] = tuple(parent_hashes.split())
@@ -436,6 +449,8 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
                 if status[0] == "R":
                     renamed[old] = current
                     ended.discard(old)  # the older commits of that name are this file's
+                    if old != current and old in commits_of and old not in born:  # changed on a branch merged later
+                        _adopt(commits_of, names_of, moves_of, old, current)
                     if status == "R100":  # git's similarity index: the very same bytes under a new name
                         moves_of.setdefault(current, set()).add(commit.hash)
             else:
@@ -445,6 +460,8 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
                 if set(status) == {"D"}:  # gone from the commit (a merge's `DD` too)
                     ended.add(path)
                     continue
+                if status[0] == "A":
+                    born.add(path)
                 current = renamed.get(path, path)
                 commits_of.setdefault(current, []).append(commit)
                 if current != path:

@@ -837,3 +837,26 @@ def test_a_record_amended_many_times_shows_every_change_from_one_git_command(rep
     for was, now in (("2", "1"), ("1", "1.5"), ("1.5", "2")):
         assert f"-    points: {was}\n+    points: {now}" in page
     assert sum("-p" in args for args in asked) == 1  # one diff command for the record's three amendments
+
+
+@pytest.mark.parametrize("into", ["main", "edit"])
+def test_an_edit_on_a_branch_merged_with_a_rename_of_the_record_stays_in_its_history(repo, into):
+    site = repo()
+    checked_and_signed_off(site)
+    git(site, "checkout", "-q", "-b", "edit")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "edit after sign-off", date="2026-11-27T10:00:00+08:00", email="evil@x.test")
+    git(site, "checkout", "-q", "main")
+    moved = "content/records/filed/sup-S001.md"
+    (site.root / "content/records/filed").mkdir(parents=True)
+    git(site, "mv", REC, moved)
+    commit(site, "file it", date="2026-11-27T11:00:00+08:00")
+    if into == "edit":  # merged the other way: the edit branch is the first parent
+        git(site, "checkout", "-q", "edit")
+        git(site, "merge", "-q", "--no-edit", "main", date="2026-11-27T12:00:00+08:00")
+    else:
+        git(site, "merge", "-q", "--no-edit", "edit", date="2026-11-27T12:00:00+08:00")
+    from site_builder.history import read_history
+    subjects = [c.subject for c in read_history(site.root).of(moved).commits]
+    assert "edit after sign-off" in subjects and "file it" in subjects and "check S001" in subjects
+    assert "author_mismatch" in flags(site) and "amended_after_signoff" in flags(site)
