@@ -275,11 +275,12 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
         return False
     folder, _, name = rel.rpartition("/")
     part, problem = _folder_problem(folder)
+    what = "folder"
     if not problem:
-        part, problem = name, _name_problem(name)
+        part, problem, what = name, _name_problem(name), "file"
     if problem:
         diags.error(Pos(shown(rel)), "bad-file-name", f"the name `{shown(part)}` {problem}",
-                    "rename the file with letters, digits, `-` and `_`")
+                    f"rename the {what} with letters, digits, `-` and `_`")
         return False
     return True
 
@@ -348,7 +349,7 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
                 info = stats.get(full)
                 linked = os.path.islink(full) if info is None else stat.S_ISLNK(info[0])
                 if linked and not _inside(Path(full), base):
-                    diags.error(Pos(shown(rel)), "symlink", "the file links outside the content folder",
+                    diags.error(Pos(shown(rel)), "symlink", f"the file links outside {folder}/",
                                 "copy the file in instead of linking to it")
                     continue
                 _add_document(rel, kind, folder, seen, found, diags)

@@ -123,6 +123,19 @@ def _sign_offs_ahead(sign_offs: dict[str, SignOff], records: dict[str, Record], 
                           "with everyone unscored", "check the month (and year) of the sign-off")
 
 
+# what the quality department may write in Chinese for each decision (4.6)
+_DECISION_WORDS = {"待定": "pending", "待处理": "pending", "处理中": "pending", "未决": "pending",
+                   "驳回": "upheld", "维持": "upheld", "维持原判": "upheld", "不予支持": "upheld",
+                   "撤销": "overturned", "申诉成立": "overturned", "取消": "overturned",
+                   "减轻": "reduced", "核减": "reduced", "减少": "reduced", "部分成立": "reduced"}
+
+
+def _short(number) -> str:
+    """A number as written, or its first and last digits when it is too long to read in a message."""
+    text = str(number)
+    return text if len(text) <= 24 else f"{text[:10]}…{text[-6:]} ({len(text)} characters)"
+
+
 APART_MONTHS = 3  # more empty periods than this between a record and all the others: a mistyped year, most likely
 
 
@@ -364,10 +377,10 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
             band = rules.severities[severity].points
             if points not in band:
                 diags.error(e.pos("points"), "points-outside-band",
-                            f"points {points} outside band {severity} {band} of item {item.key}",
+                            f"points {_short(points)} outside band {severity} {band} of item {item.key}",
                             f"give {band.low} to {band.high} points, or choose another severity")
             elif not _on_step(points, rules.step):
-                diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
+                diags.error(e.pos("points"), "points-step", f"points {_short(points)} is not a multiple of {rules.step}",
                         _step_hint(points, rules.step))
         procedure = e.text("procedure") if e.has("procedure") else ""
         if procedure and item:
@@ -525,10 +538,14 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
     if filed and record and filed < record.date:
         diags.error(f.pos("filed"), "bad-date", f"filed {filed}, before the record's date {record.date}",
                     "an appeal is filed after the inspection: check both dates")
-    decision = f.ident("decision") if f.has("decision") else "pending"
+    decision = f.text("decision") if f.has("decision") else "pending"
     if decision is not None and decision not in DECISIONS:
+        meant = _DECISION_WORDS.get(decision.strip())
         diags.error(f.pos("decision"), "unknown-reference", f"decision `{decision}` is not one of "
-                    f"{one_of(DECISIONS)}{did_you_mean(decision, DECISIONS)}")
+                    f"{one_of(DECISIONS)}{did_you_mean(decision, DECISIONS)}",
+                    f"write `{meant}` for {decision.strip()}" if meant else
+                    "pending (not decided yet), upheld (the deduction stands), overturned (it is withdrawn) or "
+                    "reduced (with the new `points`)")
         decision = None
     points = decided = decided_by = None
     if decision == "pending":

@@ -77,6 +77,8 @@ CASES = [
     case("reserved-name", {"content/records/con.md": GOOD}, "bad-file-name", "content/records/con.md", 0, 0,
          "CON"),
     case("names-differ-in-case", {"content/records/R.md": GOOD, R: GOOD}, "name-collision", R, 0, 0, "`R`"),
+    case("colon-in-folder-name", {"content/records/a:b/r.md": GOOD}, "bad-file-name", "content/records/a:b/r.md",
+         0, 0, "rename the folder"),
 ]
 
 

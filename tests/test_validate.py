@@ -185,6 +185,10 @@ CASES = [
          "pending-with-decision", AP, 5, 10, "`decided`"),
     case("appeal-unknown-decision", {R: ONE_FINDING, AP: appeal(decision="dismissed")}, "unknown-reference",
          AP, 5, 11, "dismissed"),
+    case("points-of-hundreds-of-digits", {R: record(findings=finding("a", "9" * 300))}, "points-outside-band", R, 9,
+         13, "(300 characters)"),
+    case("appeal-decision-in-chinese", {R: ONE_FINDING, AP: appeal(decision="驳回")}, "unknown-reference",
+         AP, 5, 11, "write `upheld` for 驳回"),
     case("appeal-filed-before-record", {R: ONE_FINDING, AP: appeal(filed="2026-11-01")}, "bad-date", AP, 4, 8,
          "2026-11-12"),
     # sign-offs
