@@ -144,12 +144,47 @@ def parse_yaml(text: str, file: str, diags: Diagnostics, first_line: int = 1) ->
             "check the indentation and that every `key: value` has a space after the colon"
         if problem.startswith("mapping values are not allowed") and ": " in line_text.split(":", 1)[-1]:
             hint = "a value holding `: ` must be in quotes: key: \"text: more text\""
+        quoted = _QUOTED_VALUE.match(line_text)
+        if quoted and problem.startswith(("did not find expected key", "expected <block end>")):
+            other = "single" if quoted.group(1) == '"' else "double"
+            hint = (f"a value that starts with a quote ends at the next {quoted.group(1)}: put the whole text in "
+                    f"{other} quotes, or do not start it with a quote")
+        comment = _flow_comment(text, start, mark) if exc.context and "flow" in exc.context else None
+        if comment is not None:  # ` #` inside {...} or [...]: YAML reads the rest of the line as a comment
+            line, column = comment
+            diags.error(Pos(file, first_line + line, column + 1), "yaml-syntax", "` #` starts a comment, so the rest "
+                        "of the line is not read and the `{` or `[` before it is never closed",
+                        "put the text that holds ` #` in quotes, for example note: \"态度差 #2 次\"")
+            return None
         diags.error(pos, "yaml-syntax", f"{problem}{context}", hint)
         return None
     except yaml.YAMLError as exc:  # reader errors carry no mark
         diags.error(Pos(file, first_line, 1), "yaml-syntax", str(exc).splitlines()[0])
         return None
     return builder.root
+
+
+_QUOTED_VALUE = re.compile(r"""\s*(?:- )?[^\s:#'"]+:\s+(["'])""")  # `key: "...`, a value starting with a quote
+
+
+def _flow_comment(text: str, start, mark) -> tuple[int, int] | None:
+    """(line, column) of the first ` #` from where a flow collection (`{...}`, `[...]`) starts up to where YAML
+    gave up on it, outside quotes: YAML read the rest of that line as a comment. None when there is none."""
+    if start is None or mark is None:
+        return None
+    lines = text.split("\n")
+    for line in range(start.line, min(mark.line, len(lines) - 1) + 1):
+        body = lines[line]
+        quote = ""
+        for column in range(start.column if line == start.line else 0, len(body)):
+            char = body[column]
+            if quote:
+                quote = "" if char == quote else quote
+            elif char in "'\"" and (column == 0 or body[column - 1] in " ,[{:"):
+                quote = char
+            elif char == "#" and column > 0 and body[column - 1] in " \t":
+                return line, column
+    return None
 
 
 class _TreeBuilder:

@@ -43,6 +43,12 @@ CASES = [
          rules=RULES.replace("\n  qa:\n", "\n\tqa:\n")),
     case("unclosed-bracket", {R: record(staff="[S001, S002")}, "yaml-syntax", R, 6, 1, "starts on line 5"),
     case("unclosed-quote", {R: record(staff='"S001')}, "yaml-syntax", R, 6, 1, "starts on line 5"),
+    # a comment cutting a finding written in braces short: said at the ` #`, not where YAML gave up
+    case("comment-in-flow-finding", {R: GOOD.replace(
+        "  - item: a\n    severity: general\n    points: 2\n    note: 发现问题",
+        "  - {item: a, severity: general, points: 2, note: 态度差 #2 次}")}, "yaml-syntax", R, 7, 55, "in quotes"),
+    case("note-starting-with-a-quote", {R: with_note('"业主说"不行"" 后')}, "yaml-syntax", R, 10, 16,
+         "single quotes"),
     case("no-space-after-colon", {R: record().replace("date: ", "date:")}, "yaml-syntax",
          R, 4, 1, "space after the colon"),
     case("people-flow-syntax", {}, "yaml-syntax", P, 3, 15, "", people=PEOPLE.replace("{id: S002,", "{id: S002,,")),
