@@ -184,7 +184,10 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
 
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\(|<img\b", re.IGNORECASE)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
-_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
+# a link's target: inline `[text](target)` (one level of brackets inside it), a reference's definition
+# `[name]: target`, and raw HTML `<a href="target">`
+_LINK = re.compile(r"""\]\(\s*<?((?:[^()\s>]|\([^()\s]*\))*)|^ {0,3}\[[^\]\n]+\]:[ \t]*<?([^\s>]*)"""
+                   r"""|<a\b[^>]*?\bhref\s*=\s*["']?\s*([^"'\s>]*)""", re.IGNORECASE | re.MULTILINE)
 _KEPT_LINK = re.compile(r"(?:https?|mailto):", re.IGNORECASE)
 
 
@@ -199,10 +202,12 @@ def _dropped_from_body(path: str, body: str, body_line: int, diags: Diagnostics)
                       _more(len(images) - 1, "image"),
                       "describe in words what it shows, and say where the original is kept")
     text = _MARKDOWN_IMAGE.sub("", body)  # (an image's target is no link; line breaks stay where they were)
-    dropped = [link for link in _LINK.finditer(text) if link.group(1) and not _KEPT_LINK.match(link.group(1))]
+    dropped = [(link.start(), target) for link in _LINK.finditer(text)
+               if (target := next(filter(None, link.groups()), "")) and not _KEPT_LINK.match(target)]
     if dropped:
-        diags.warning(Pos(path, body_line + text.count("\n", 0, dropped[0].start()), 1), "body-link-dropped",
-                      f"the link to `{dropped[0].group(1)}` is not kept: only http(s) and mailto links are" +
+        at, target = dropped[0]
+        diags.warning(Pos(path, body_line + text.count("\n", 0, at), 1), "body-link-dropped",
+                      f"the link to `{target}` is not kept: only http(s) and mailto links are" +
                       _more(len(dropped) - 1, "link"),
                       "write the full address (https://…), or name the record it points to in words")
 

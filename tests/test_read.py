@@ -193,6 +193,13 @@ def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(ma
     assert warnings[1]["message"].endswith("(nor 2 more links in this body)")
     clean = make_site({"content/records/r.md": record(body="见[规程](https://example.com/a)。")})
     assert clean.run("check", "--format", "json").json()["warnings"] == []
+    # links written other ways: by reference, in raw HTML, with brackets in the address
+    others = "见[手册][m]。\n\n<a href=\"docs/x.html\">x</a> [r](notes_(v2).md)\n\n[m]: docs/manual.html\n"
+    warnings = make_site({"content/records/r.md": record(body=others)}).run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["line"]) for w in warnings] == [("body-link-dropped", 9)]
+    assert "`docs/x.html`" in warnings[0]["message"] and warnings[0]["message"].endswith("(nor 2 more links in this body)")
+    brackets = make_site({"content/records/r.md": record(body="[r](notes_(v2).md)")})
+    assert "`notes_(v2).md`" in brackets.run("check", "--format", "json").json()["warnings"][0]["message"]
 
 
 @pytest.mark.parametrize("line, instead, code, where, says", [
