@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
-from site_builder.yamltree import Mapping, Node, Scalar, Sequence, kind_words
+from site_builder.yamltree import YAML12_NUMBER, Mapping, Node, Scalar, Sequence, kind_words
 
 # never `-` first: `--staff -S1` would read as an option, and a CSV cell starting with `-` is guarded as a formula
-ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,31}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # (the contract's pattern)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")
@@ -195,7 +195,7 @@ def _id_hint(text: str) -> str:
     if not text.isascii():
         return ("ids and codes are written in Latin letters and digits, as listed in the comments `new` writes "
                 "and on the site's rules page (`general`, not 一般违规)")
-    return "ids use only letters, digits, `_` and `-` (not first), at most 32 characters"
+    return "ids use only letters, digits, `_` and `-`, at most 32 characters"
 
 
 def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
@@ -205,6 +205,10 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
     if scalar.kind not in ("str", "null"):
         diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read by YAML as "
                     f"{kind_words(scalar.kind)}, not as an id", f"quote it: '{scalar.text}'")
+        return None
+    if scalar.plain and YAML12_NUMBER.fullmatch(scalar.text):  # text to PyYAML, a number to newer YAML readers
+        diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read as a number by YAML 1.2 readers "
+                    "(spreadsheets, other tools), not as an id", f"quote it: '{scalar.text}'")
         return None
     if scalar.kind == "null" or not scalar.text:
         diags.error(scalar.pos, "empty-value", f"{label} is empty", "write the id after the colon")

@@ -28,6 +28,10 @@ _SITE_FOLDERS = {"assets", "data", "inspectors", "periods", "records", "staff"}
 # runs a stage with a context that never rounds. (Numbers are plain digits, bounded by the file's size.)
 EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
+# The contract's default (SPEC: "the month whose cutoff (rules.yaml, default day 25) ends it"): the seed's
+# 26th-to-25th appraisal month, for a rules.yaml that does not say
+DEFAULT_CUTOFF_DAY = 25
+
 
 def exact(function):
     """`function`, run with Decimal arithmetic that never rounds."""
@@ -229,10 +233,10 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         "severities": "the deduction bands",
         "forms": "the appraisal forms and their items",
         "check_types": "the kinds of check",
-        "period": "how dates fall into appraisal periods",
         "scoring": "steps, cap, rounding, commendations",
     }, optional={"appeals": "who decides appeals", "sign_off": "who publishes a period",
-                 "provenance": "git provenance settings"})
+                 "provenance": "git provenance settings",
+                 "period": f"how dates fall into appraisal periods (without it, day {DEFAULT_CUTOFF_DAY} ends each)"})
 
     doc = Fields(top.mapping("document"), "`document`", diags, top.pos("document"), section=True,
                  required={"code": "document code", "version": "version/revision"},
@@ -355,9 +359,10 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     if check_types and not any(ct.scored for ct in check_types.values()):
         diags.error(top.pos("check_types"), "bad-rule", "no check type is scored", "give one a `weight`")
 
-    period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"), section=True,
-                    required={"cutoff_day": "last day of each period (1–28), or `end` for calendar months"})
-    cutoff_day = None
+    period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"), section=True, required={},
+                    optional={"cutoff_day": "last day of each period (1–28), or `end` for calendar months "
+                              f"(day {DEFAULT_CUTOFF_DAY} when not given)"})
+    cutoff_day = DEFAULT_CUTOFF_DAY if period.raw("cutoff_day") is None else None
     cutoff = period.raw("cutoff_day")
     if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
         if getattr(cutoff, "kind", "int") != "int":

@@ -83,10 +83,14 @@ def _scalar_kind(value: str, plain: bool) -> str:
     return kind
 
 
+# numbers in YAML 1.2's core schema that YAML 1.1 (PyYAML, here) reads as text: 1e3, 12E3, 0o17
+YAML12_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+|0o[0-7]+")
+
+
 def as_text(value: str) -> str:
     """`value` written so that YAML reads it as text: quoted when plain it would be a number, a date, a
-    boolean or null (an id such as `0012` or `yes`)."""
-    return value if _scalar_kind(value, True) == "str" else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    boolean or null (an id such as `0012` or `yes`), to this reader or to YAML 1.2's."""
+    return value if _scalar_kind(value, True) == "str" and not YAML12_NUMBER.fullmatch(value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # a key written with a full-width colon (a Chinese input method): `severity：general`

@@ -61,7 +61,7 @@ SELF_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: I01, name: 李娜, post:
 DUP_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: S001, name: 另一人, post: reception}\ninspectors:\n")
 TYPO_POST = PEOPLE.replace("王芳, post: reception", "王芳, post: recepton")
 BAD_ID = PEOPLE.replace("{id: S002,", "{id: S/002,")
-DASH_ID = PEOPLE.replace("{id: S002,", "{id: -S2,")
+E_ID = PEOPLE.replace("{id: S002,", "{id: 1e3,")
 BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
 DEVICE_ID = PEOPLE.replace("{id: I06,", "{id: Con,")
 LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
@@ -204,7 +204,7 @@ CASES = [
     case("unknown-post", {}, "unknown-reference", P, 3, at(TYPO_POST, 3, "recepton"), "did you mean `reception`",
          people=TYPO_POST),
     case("bad-id-characters", {}, "bad-id", P, 3, at(BAD_ID, 3, "S/002"), "S/002", people=BAD_ID),
-    case("id-starting-with-a-dash", {}, "bad-id", P, 3, at(DASH_ID, 3, "-S2"), "not first", people=DASH_ID),
+    case("id-yaml-1.2-reads-as-a-number", {}, "id-not-text", P, 3, at(E_ID, 3, "1e3"), "YAML 1.2", people=E_ID),
     case("id-is-a-windows-device", {}, "bad-id", P, 8, at(DEVICE_ID, 8, "Con"), "device on Windows",
          people=DEVICE_ID),
     case("unknown-role", {}, "unknown-reference", P, 9, at(BAD_ROLE, 9, "ofice"), "did you mean `office`",
@@ -446,3 +446,14 @@ def test_an_appeal_naming_a_finding_by_a_word_yaml_reads_otherwise_is_told_to_qu
 def test_an_appeal_naming_a_finding_by_a_number_of_thousands_of_digits_is_no_crash(make_site, written):
     result = make_site({R: ONE_FINDING, AP: appeal(finding_id=written)}).run("check", "--format", "json")
     assert result.code == 1 and [e["code"] for e in result.json()["errors"]] == ["unknown-reference"]
+
+
+def test_ids_take_the_contracts_pattern_and_a_rules_yaml_without_a_period_ends_each_on_the_25th(make_site):
+    people = PEOPLE.replace("{id: S002,", "{id: -S2,")
+    rules = re.sub(r"\nperiod:\n  cutoff_day: 25[^\n]*", "", RULES)
+    assert "\nperiod:" not in rules
+    site = make_site({R: record(staff="-S2", date="2026-10-26")}, people=people, rules=rules)
+    result = site.run("check", "--format", "json")
+    assert result.code == 0, result.out
+    months = site.scores()
+    assert list(months) == ["2026-11"] and "-S2" in months["2026-11"]["staff"]  # 26 October is November's
