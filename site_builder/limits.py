@@ -22,3 +22,5 @@ MAX_MARKDOWN_BLOCK_CHARS = 5_000  # text between two blank lines
 MAX_MARKDOWN_BLOCK_LINES = 200
 MAX_MARKDOWN_NESTING = 32
 MAX_BODY_BRACKETS = 500  # `[` or `<`: each unmatched one rescans the rest of its block or body
+# A record may be committed this many days after its period at most and still be on time (late_grace_days)
+MAX_GRACE_DAYS = 366

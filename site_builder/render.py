@@ -7,7 +7,6 @@ they autoescape everything, and Markdown bodies arrive already sanitized.
 from __future__ import annotations
 
 import os
-from decimal import Decimal, localcontext
 from functools import partial
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
@@ -28,7 +27,7 @@ from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
 from site_builder.read import refuse_linked_layouts
 from site_builder.publish import Writer
-from site_builder.rules import EXACT, exact, pick
+from site_builder.rules import exact, pick
 from site_builder.score import PeriodScores
 
 _ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
@@ -361,11 +360,7 @@ class Renderer:
         def pts(value) -> str:
             """Points and rates as written (a finding's, a band's, full marks) and sums of them: shown with
             every decimal they have (0.75 with a step of 0.25), never rounded as scores are."""
-            if value is None:
-                return "—"
-            with localcontext(EXACT):  # (normalize() rounds to 28 digits in the default context)
-                places = -value.normalize().as_tuple().exponent if isinstance(value, Decimal) else 0
-                return str(report.shown(value, max(rules.decimals, places)))
+            return "—" if value is None else str(report.points(value, rules.decimals))
 
         def flag_text(flag: str) -> str:
             kind, _, arg = flag.partition(":")

@@ -7,11 +7,11 @@ import io
 import json
 import re
 import unicodedata
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from site_builder.model import DECISIONS, Site
-from site_builder.rules import pick
+from site_builder.rules import EXACT, pick
 from site_builder.score import PeriodScores, StaffPeriod, round_half_up
 
 SCHEMA = 1
@@ -22,11 +22,22 @@ def shown(value: Fraction | Decimal, decimals: int) -> Decimal:
     return round_half_up(value, decimals)
 
 
+def points(value: Decimal | Fraction, decimals: int) -> Decimal:
+    """Points as written (a finding's, a band's, commendations) and sums of them: every decimal they have (0.75
+    with a step of 0.25), and at least the rules' decimals; never rounded as scores are."""
+    with localcontext(EXACT):  # (normalize() rounds to 28 digits in the default context)
+        places = -value.normalize().as_tuple().exponent if isinstance(value, Decimal) else 0
+        return shown(value, max(decimals, places))
+
+
 def json_number(value: Fraction | Decimal | None, decimals: int):
     """A reported score as a JSON number: 95 stays an integer, 93.5 a one-decimal number."""
     if value is None:
         return None
-    rounded = shown(value, decimals)
+    return _json(shown(value, decimals))
+
+
+def _json(rounded: Decimal):
     return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
 
 
@@ -34,7 +45,7 @@ def staff_period_json(sp: StaffPeriod, decimals: int) -> dict:
     return {
         "total": json_number(sp.total, decimals),
         "base": json_number(sp.base, decimals),
-        "bonus": json_number(sp.bonus, decimals),
+        "bonus": _json(points(sp.bonus, decimals)),  # (points as recorded, as the pages show them)
         "sheets": {
             key: {"score": json_number(sheet.score, decimals),
                   "items": {i.item: json_number(i.score, decimals) for i in sheet.items}}
@@ -107,7 +118,7 @@ def score_row(site: Site, p: PeriodScores, sp: StaffPeriod) -> list[str]:
     sheets = [_text(sp.sheets[ct.key].score, decimals) if ct.key in sp.sheets else ""
               for ct in site.rules.scored_types]
     return [p.period.key, p.status, sp.staff, site.staff[sp.staff].name, *sheets, _text(sp.base, decimals),
-            _text(sp.bonus, decimals), _text(sp.total, decimals), ";".join(sp.flags)]
+            str(points(sp.bonus, decimals)), _text(sp.total, decimals), ";".join(sp.flags)]
 
 
 def scores_rows(site: Site, periods: dict[str, PeriodScores]) -> list[list[str]]:
@@ -166,7 +177,7 @@ def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) ->
             rows.append([sid, site.staff[sid].name,
                          *(_text(sp.sheets[ct.key].score, rules.decimals) if ct.key in sp.sheets else "—"
                            for ct in types),
-                         _text(sp.base, rules.decimals) or "—", _text(sp.bonus, rules.decimals),
+                         _text(sp.base, rules.decimals) or "—", str(points(sp.bonus, rules.decimals)),
                          _text(sp.total, rules.decimals) or "—", " ".join(sp.flags)])
         widths = [max(_width(row[i]) for row in rows) for i in range(len(head))]
         numeric = {i for i in range(2, len(head) - 1)}

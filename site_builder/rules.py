@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, one_of
 from site_builder.fields import Fields, as_id, as_number, as_text, label_text
 from site_builder.yamltree import Mapping, Node, Sequence
@@ -186,15 +187,28 @@ def _range(node: Node | None, label: str, diags: Diagnostics) -> PointRange | No
     return PointRange(low, high)
 
 
-def _keys(node: Mapping | None, label: str, diags: Diagnostics) -> list[tuple[str, Node]]:
-    """The entries of a mapping whose keys are ids (roles, severities, items, check types)."""
+def _keys(node: Mapping | None, label: str, diags: Diagnostics,
+          taken: frozenset[str] = frozenset()) -> list[tuple[str, Node]]:
+    """The entries of a mapping whose keys are ids (roles, severities, items, check types); keys in `taken` (the
+    data files' own column names, which these keys become columns beside) are refused."""
     if node is None:
         return []
     out = []
     for key, (key_node, value) in node.entries.items():
-        if as_id(key_node, f"{label} key", diags) is not None:
-            out.append((key, value))
+        if as_id(key_node, f"{label} key", diags) is None:
+            continue
+        if key in taken:
+            diags.error(key_node.pos, "bad-rule", f"{label} key `{key}` is also the name of a column of the data "
+                        "files it becomes a column of (a spreadsheet would mix the two up)",
+                        f"choose another key; taken: {', '.join(sorted(taken))}")
+            continue
+        out.append((key, value))
     return out
+
+
+# the columns of data/scores.csv and data/periods/*-items.csv beside those named after check types and items
+_SCORE_COLUMNS = frozenset({"month", "status", "staff", "name", "base", "bonus", "total", "flags"})
+_ITEM_COLUMNS = frozenset({"staff", "name"})
 
 
 def _id_list(node: Node | None, label: str, known: dict, diags: Diagnostics,
@@ -309,7 +323,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
 
     all_boxes = {box for form in forms.values() for box in form.boxes}
-    type_nodes = _keys(top.mapping("check_types"), "check type", diags)
+    type_nodes = _keys(top.mapping("check_types"), "check type", diags, _SCORE_COLUMNS)
     check_types = {}
     toward_pos = {}
     for key, value in type_nodes:
@@ -419,7 +433,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     late_grace_days = (provenance.integer("late_grace_days") or 0) \
         if provenance and provenance.has("late_grace_days") else 0
     if late_grace_days < 0:
-        diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative")
+        diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative",
+                    "give the days after the cutoff a record may still be committed: 0 or more")
+    elif late_grace_days > limits.MAX_GRACE_DAYS:
+        diags.error(provenance.pos("late_grace_days"), "bad-rule", f"late_grace_days {late_grace_days} is more "
+                    "than a year after the period", "give the days after the cutoff a record may still be committed")
+        late_grace_days = 0
     readings = _readings(doc.raw("readings"), diags)
     if len(diags.errors) > errors_before or not top.ok:
         return None
@@ -450,7 +469,7 @@ def _load_form(key: str, node: Node, severities: dict, broken: frozenset, diags:
                required={"code": "form code", "items": "the items appraised"},
                optional={"title": "form title", "post": "the post's name", "boxes": "check-type boxes"})
     items = {}
-    for item_key, value in _keys(f.mapping("items"), "item", diags):
+    for item_key, value in _keys(f.mapping("items"), "item", diags, _ITEM_COLUMNS):
         i = Fields(value, f"item `{item_key}`", diags, value.pos,
                    required={"label": "the item's name", "full": "full marks", "severities": "bands allowed"},
                    optional={"clause": "clause of the procedure", "procedures": "procedures it cites",

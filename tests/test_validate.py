@@ -457,3 +457,25 @@ def test_ids_take_the_contracts_pattern_and_a_rules_yaml_without_a_period_ends_e
     assert result.code == 0, result.out
     months = site.scores()
     assert list(months) == ["2026-11"] and "-S2" in months["2026-11"]["staff"]  # 26 October is November's
+
+
+@pytest.mark.parametrize("line, instead, says", [
+    ("  late_grace_days: 0", "  late_grace_days: 1000000000", "more than a year"),  # (it overflowed a date)
+    ("  qa_monthly:\n", "  base:\n", "`base` is also the name of a column"),  # scores.csv would have two `base`
+])
+def test_rules_that_would_break_the_data_files_are_refused(make_site, line, instead, says):
+    site = make_site({}, rules=rules_with(line, instead))
+    result = site.run("check", "--format", "json")
+    assert result.code == 1 and "internal error" not in result.err
+    assert any(e["file"] == "rules.yaml" and says in e["message"] for e in result.json()["errors"]), result.out
+
+
+def test_commendation_points_are_given_as_recorded_in_the_data_files(make_site):
+    rules = rules_with("  step: 0.5 ", "  step: 0.25")
+    text = record(findings=finding("a", 2)) .replace("---\n检查", "commendations:\n  - {staff: S001, points: 1.75, reason: 拾金不昧}\n---\n检查")
+    site = make_site({R: text}, rules=rules)
+    assert site.run("build").code == 0, site.run("check").out
+    row = site.scores("2026-11")["2026-11"]["staff"]["S001"]
+    assert row["bonus"] == 1.75 and row["base"] == 98 and row["total"] == 99.8  # the total, as a score, is rounded
+    csv_text = (site.root / "_site/data/scores.csv").read_text(encoding="utf-8")
+    assert ",1.75," in csv_text
