@@ -48,8 +48,11 @@ class Fields:
         self.ok = isinstance(node, Mapping)
         self.node: Mapping = node if isinstance(node, Mapping) else Mapping({}, pos)
         if node is not None and not isinstance(node, Mapping):
-            diags.error(node.pos, "wrong-type", f"{what} must be a mapping of `key: value` lines, "
-                        f"not {_shape(node)}", f"expected keys: {one_of(required)}")
+            empty = isinstance(node, Scalar) and node.kind == "null"
+            diags.error(node.pos, "wrong-type", f"{what} is empty" if empty else
+                        f"{what} must be a mapping of `key: value` lines, not {_shape(node)}",
+                        f"expected keys: {one_of({**required, **(optional or {})})}"
+                        + (", each on a line of its own below it, indented" if empty else ""))
             return
         if node is None and section:
             return
@@ -143,8 +146,12 @@ class Fields:
         if node is None:
             return None
         if not isinstance(node, Mapping):
-            self.diags.error(node.pos, "wrong-type", f"`{key}` must be a mapping of `key: value` lines, "
-                             f"not {_shape(node)}")
+            if isinstance(node, Scalar) and node.kind == "null":
+                self.diags.error(node.pos, "wrong-type", f"`{key}` is empty",
+                                 "write its `key: value` lines below it, each indented by two spaces")
+            else:
+                self.diags.error(node.pos, "wrong-type", f"`{key}` must be a mapping of `key: value` lines, "
+                                 f"not {_shape(node)}")
             return None
         return node
 

@@ -348,7 +348,7 @@ class Renderer:
             return link(self.prefix(other) + page.path[len(prefix):])
 
         def label(item) -> str:
-            return pick(item if isinstance(item, dict) else item.label, language)
+            return pick(item if isinstance(item, dict) else item.label, language, rules.language)
 
         def fmt(value) -> str:
             return "—" if value is None else str(report.shown(value, rules.decimals))

@@ -169,7 +169,7 @@ def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) ->
         status = p.status if english else {"published": "已公示", "provisional": "暂定"}[p.status]
         title = f"{key}  ({p.period.start} – {p.period.end})  {status}"
         head = ["staff" if english else "工号", "name" if english else "姓名",
-                *(pick(ct.label, language) for ct in types),
+                *(pick(ct.label, language, rules.language) for ct in types),
                 "base" if english else "基础分", "bonus" if english else "奖励分",
                 "total" if english else "总分", "flags" if english else "标记"]
         rows = [head]

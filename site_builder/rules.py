@@ -46,14 +46,17 @@ def exact(function):
 Label = dict  # language code -> text; "" is the text for every language
 
 
-def pick(label: Label, language: str) -> str:
-    """The label in `language`, falling back to the language-neutral text, then to any text."""
+def pick(label: Label, language: str, default: str = "") -> str:
+    """The label in `language` (or another of its kind: `zh` for `zh-CN`), else in the site's `default` language,
+    else the language-neutral text, else any text."""
     if language in label:
         return label[language]
     base = language.split("-")[0]
     for lang, text in label.items():
         if lang.split("-")[0] == base:
             return text
+    if default and default != language:
+        return pick(label, default)
     return label.get("", next(iter(label.values()), ""))
 
 
@@ -380,8 +383,10 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     cutoff = period.raw("cutoff_day")
     if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
         if getattr(cutoff, "kind", "int") != "int":
-            diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day `{getattr(cutoff, 'text', '')}` is "
-                        "neither a day nor `end`", "write a day 1–28, or `end` for calendar months")
+            text = getattr(cutoff, "text", "")
+            diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day `{text}` is neither a day nor `end`",
+                        f"remove the quotes: cutoff_day: {text}" if text.isdigit() else
+                        "write a day 1–28, or `end` for calendar months")
             cutoff = None
     if cutoff is not None and not (getattr(cutoff, "text", None) == "end"):
         cutoff_day = period.integer("cutoff_day")

@@ -479,3 +479,21 @@ def test_commendation_points_are_given_as_recorded_in_the_data_files(make_site):
     assert row["bonus"] == 1.75 and row["base"] == 98 and row["total"] == 99.8  # the total, as a score, is rounded
     csv_text = (site.root / "_site/data/scores.csv").read_text(encoding="utf-8")
     assert ",1.75," in csv_text
+
+
+@pytest.mark.parametrize("line, instead, says, hint", [
+    ("  cutoff_day: 25", "  cutoff_day: '25'", "neither a day nor `end`", "remove the quotes: cutoff_day: 25"),
+    ("period:\n  cutoff_day: 25", "period:\n  # cutoff_day: 25", "`period` is empty", "indented"),
+])
+def test_a_rules_section_written_almost_right_is_told_how_to_write_it(make_site, line, instead, says, hint):
+    errors = make_site({}, rules=rules_with(line, instead)).run("check", "--format", "json").json()["errors"]
+    assert any(says in e["message"] and hint in e.get("hint", "") for e in errors), errors
+
+
+def test_a_label_missing_in_a_language_falls_back_to_the_sites_own_language():
+    from site_builder.rules import pick
+
+    label = {"zh-CN": "主管月检", "en": "Supervisor's monthly check"}
+    assert pick(label, "ja", "en") == "Supervisor's monthly check"  # not the first label listed
+    assert pick(label, "en-GB", "zh-CN") == "Supervisor's monthly check"  # a language of the same kind first
+    assert pick({"": "neutral"}, "ja", "en") == "neutral"
