@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
@@ -16,7 +16,7 @@ from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
 from site_builder.periods import period, period_of
 from site_builder.read import RESERVED_NAMES, Source, processing
-from site_builder.rules import Rules, exact, load_rules, pick
+from site_builder.rules import EXACT, Rules, exact, load_rules, pick
 from site_builder.yamltree import Scalar, kind_words
 from site_builder import limits
 
@@ -248,11 +248,15 @@ def _case_twin(kind: str, person_id: str | None, pos: Pos, folded: dict, diags: 
     return True
 
 
-def _step_hint(value: Decimal, step: Decimal) -> str:
-    """The multiples of the step on either side of `value`."""
-    below = (Fraction(value) // Fraction(step)) * Fraction(step)
-    low, high = (Decimal(x.numerator) / Decimal(x.denominator) for x in (below, below + Fraction(step)))
-    return f"points go in steps of {step}: {low.normalize():f} or {high.normalize():f}"
+def _step_hint(value: Decimal, step: Decimal, band=None) -> str:
+    """The multiples of the step on either side of `value` (those inside `band`, when one is), written out in
+    full: never rounded to 28 digits, never as 1E-32."""
+    with localcontext(EXACT):
+        below = int(Fraction(value) // Fraction(step))
+        options = [below * step, (below + 1) * step]
+        if band is not None:
+            options = [x for x in options if band.low <= x <= band.high] or options
+        return f"points go in steps of {step.normalize():f}: " + " or ".join(f"{x.normalize():f}" for x in options)
 
 
 def _on_step(value: Decimal, step: Decimal) -> bool:
@@ -380,8 +384,9 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
                             f"points {_short(points)} outside band {severity} {band} of item {item.key}",
                             f"give {band.low} to {band.high} points, or choose another severity")
             elif not _on_step(points, rules.step):
-                diags.error(e.pos("points"), "points-step", f"points {_short(points)} is not a multiple of {rules.step}",
-                        _step_hint(points, rules.step))
+                diags.error(e.pos("points"), "points-step",
+                            f"points {_short(points)} is not a multiple of {rules.step.normalize():f}",
+                            _step_hint(points, rules.step, band))
         procedure = e.text("procedure") if e.has("procedure") else ""
         if procedure and item:
             procedure = procedure.strip().removeprefix("《").removesuffix("》")

@@ -497,3 +497,15 @@ def test_a_label_missing_in_a_language_falls_back_to_the_sites_own_language():
     assert pick(label, "ja", "en") == "Supervisor's monthly check"  # not the first label listed
     assert pick(label, "en-GB", "zh-CN") == "Supervisor's monthly check"  # a language of the same kind first
     assert pick({"": "neutral"}, "ja", "en") == "neutral"
+
+
+def test_the_nearest_allowed_points_are_inside_the_band():
+    from decimal import Decimal
+
+    from site_builder.rules import PointRange
+    from site_builder.validate import _step_hint
+
+    assert _step_hint(Decimal("0.25"), Decimal("0.5"), PointRange(Decimal("0.25"), Decimal("2"))) == \
+        "points go in steps of 0.5: 0.5"  # (0 is below the band)
+    assert _step_hint(Decimal("1.3"), Decimal("0.5")) == "points go in steps of 0.5: 1 or 1.5"
+    assert "E" not in _step_hint(Decimal("3E-32"), Decimal("2E-32"))  # written out, never as 2E-32
