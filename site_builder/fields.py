@@ -16,8 +16,8 @@ from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.yamltree import YAML12_NUMBER, Mapping, Node, Scalar, Sequence, kind_words
 
-# never `-` first: `--staff -S1` would read as an option, and a CSV cell starting with `-` is guarded as a formula
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")  # (the contract's pattern)
+# the contract's pattern; an id may start with `-` (`new --staff=-S1` then; CSV cells so starting are guarded)
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")

@@ -142,8 +142,8 @@ def start_history(root: Path, keep: Path | None = None):
     # up to the commit named above, even if another is made meanwhile
     span = [f"{since[0]}..{head}"] if since else [head] if head else []
     try:
-        inside = subprocess.Popen(_command(root, "rev-parse", "--is-inside-work-tree",
-                                                 "--is-shallow-repository"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        inside = subprocess.Popen(_command(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository"),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         log = subprocess.Popen(_command(root, "log", "--topo-order", f"--format={_FORMAT}", "--name-status", "-M", "-z",
                                         # parents as the site's own history links them; what a merge changed itself
                                         "--relative", "--parents", "--cc", *span, "--", "."), stdout=out, stderr=err)

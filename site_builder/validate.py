@@ -152,7 +152,10 @@ def _records_apart(records: dict[str, Record], rules: Rules, diags: Diagnostics)
     def months(a: str, b: str) -> int:
         return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:]) - int(a[5:])
 
-    for alone, other, side in ((keys[-1], keys[-2], "after"), (keys[0], keys[1], "before")):
+    ends = [(keys[-1], keys[-2], "after"), (keys[0], keys[1], "before")]
+    if len(keys) == 2:  # one gap: the side with fewer records is the odd one (the later, when as many)
+        ends = [min(ends, key=lambda end: len(by_period[end[0]]))]
+    for alone, other, side in ends:
         apart = abs(months(other, alone))
         if apart > APART_MONTHS + 1:
             for record in sorted(by_period[alone], key=lambda r: r.path):

@@ -90,7 +90,9 @@ YAML12_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]
 def as_text(value: str) -> str:
     """`value` written so that YAML reads it as text: quoted when plain it would be a number, a date, a
     boolean or null (an id such as `0012` or `yes`), to this reader or to YAML 1.2's."""
-    return value if _scalar_kind(value, True) == "str" and not YAML12_NUMBER.fullmatch(value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if _scalar_kind(value, True) == "str" and not YAML12_NUMBER.fullmatch(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 # a key written with a full-width colon (a Chinese input method): `severity：general`

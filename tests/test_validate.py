@@ -401,6 +401,9 @@ def test_a_record_whose_year_is_far_from_all_others_is_warned_about(make_site, w
     assert f"{apart} months {side} any other period with a record" in warnings[0]["message"]
     files[odd] = record(date="2026-07-20")  # a few months apart is a pause, not a typo
     assert make_site(files).run("check", "--format", "json").json()["warnings"] == []
+    only = {R: record(), "content/records/r2.md": record(date="2026-11-20"), odd: record(date=when)}
+    warnings = make_site(only).run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("record-apart", odd)]  # two periods: the odd one only
 
 
 def test_a_direction_control_in_a_note_is_refused(make_site):
