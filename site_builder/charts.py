@@ -6,6 +6,7 @@ escaped here, since the SVG is inserted into pages as markup.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from html import escape
 
@@ -135,6 +136,7 @@ HEAT_RGB, INK_RGB = (179, 38, 30), (29, 39, 51)
 MIN_CONTRAST = 4.5  # WCAG AA for small text
 
 
+@functools.lru_cache(maxsize=4096)  # (a heatmap of a thousand staff has a few dozen values)
 def _heat(shade: float) -> tuple[str, str]:
     """A cell's fill and the colour of the number written on it, readable (4.5:1) either way: a fill between
     what white and dark ink can each be read on is darkened until white text can."""
