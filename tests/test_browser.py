@@ -106,6 +106,7 @@ def test_the_appraisal_prints_one_form_per_a4_page(browser, example, path, forms
     page.emulate_media(media="print")
     assert page.locator("section.result tr.total").is_visible()  # the final total is printed too
     assert "S00" in page.locator("section.result .print-only").inner_text()  # ... saying whose it is
+    assert page.locator("h1").count() == 1 and page.locator("h1").bounding_box()["height"] <= 1  # screen readers
     pdf = page.pdf(format="A4", print_background=True)
     pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
     assert pages == forms + 1  # each form on its page, then the result on its own
@@ -117,6 +118,7 @@ def test_the_appraisal_prints_one_form_per_a4_page(browser, example, path, forms
     ("en/index.html", 1280), ("en/periods/2026-11.html", 1280),  # long English column names once widened these
     ("en/index.html", 390), ("staff/S001/2026-11.html", 390), ("en/staff/S001/2026-11.html", 390),
     ("en/calibration.html", 390), ("en/records/2026/11/2026-11-18-qa_monthly-S001.html", 390),
+    ("en/rules.html", 320), ("en/staff/S001.html", 320),
 ])
 def test_pages_fit_the_width_of_the_screen(browser, example, path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
