@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from site_builder.cache import FileDigests, Fragments, code_fingerprint, site_folder, write_atomically
+from site_builder.cache import (FileDigests, Fragments, cache_problem, code_fingerprint, site_folder,
+                                 unusable_cache, write_atomically)
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.fingerprint import Inputs, layout_folders
 from site_builder.publish import (MARKER, check_replaceable, intact, output_lock, output_umask, publishing,
@@ -90,6 +91,8 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     are still linked from the last build). `progress(done, total, what)` hears of records read and pages
     rendered."""
     jobs = jobs or os.cpu_count() or 1
+    unusable = cache_problem(root) if cache else ""
+    cache = cache and not unusable  # (a cache folder that cannot be made or written: said once, below)
     known = FileDigests(root) if cache else None
     scanned = Inputs(root, layout_folders(root), known, jobs)
     inputs = scanned.fingerprint
@@ -115,6 +118,8 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
 
     loaded, renderer = _prepare(root, cache, jobs, progress, stats)
     del stats, scanned  # memory: the pages need it more
+    if unusable:
+        unusable_cache(loaded.diagnostics, root, unusable)
     if known is not None:
         known.report(loaded.diagnostics)
     if renderer is None:

@@ -57,6 +57,23 @@ def site_folder(root: Path) -> Path:
     return cache_root() / hashlib.blake2b(os.fsencode(root.resolve()), digest_size=8).hexdigest()
 
 
+def cache_problem(root: Path) -> str:
+    """Why this site's cache folder cannot be used (made, or written in), or "": a build or check then works
+    without the cache, and says so once (not once per cache file)."""
+    folder = site_folder(root)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "" if os.access(folder, os.W_OK | os.X_OK) else "it cannot be written in"
+
+
+def unusable_cache(diags: Diagnostics, root: Path, problem: str) -> None:
+    diags.warning(Pos("."), "cache-unusable", f"the build cache folder {site_folder(root)} cannot be used "
+                  f"({problem}), so everything is read and rendered again",
+                  "set SITE_BUILDER_CACHE to a folder you can write in, or make that one usable")
+
+
 def write_atomically(path: Path, value) -> None:
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
     with os.fdopen(handle, "wb") as out:

@@ -77,10 +77,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ReaderMayLeave:
+    """stdout or stderr, which a reader that leaves (`site-builder check | head`) silences instead of stopping
+    the command: it finishes, and exits with its own status (a check that found errors still exits 1)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._gone()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._gone()
+
+    def _gone(self) -> None:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())  # (what is still buffered goes there)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def run() -> None:
     """The `site-builder` command: `main`, then leave at once. A large build ends holding millions of
     objects; freeing them one by one as Python shuts down took 1.7 s of a 15 s rebuild, and changes nothing
     on disk (everything is written, closed and published by then)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if hasattr(stream, "reconfigure"):  # a terminal or pipe that is not UTF-8 gets `\u2013`, never a crash
+            stream.reconfigure(errors="backslashreplace")
+        setattr(sys, name, _ReaderMayLeave(stream))
     code = main()
     try:
         sys.stdout.flush()
@@ -118,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("site-builder: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `site-builder check | head`: the reader has gone, which is not an error
+    except BrokenPipeError:  # the reader has gone (`| head`) where output is not written through run()'s streams
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a clear line
@@ -349,6 +381,9 @@ def cmd_serve(root: Path, args) -> int:
         print(line, file=sys.stderr, flush=True)
 
     try:
+        if not args.host.strip():  # (`--host "$HOST"` with HOST unset would listen on every network)
+            raise UsageError("--host is empty: give an address, 127.0.0.1 for this machine only (the default) "
+                             "or 0.0.0.0 for every network")
         running = Running(root, args.host, args.port, report)
     except KeyboardInterrupt:  # during the first build: stopped as at any other time
         print("stopping", file=sys.stderr)

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from site_builder import limits, workers
-from site_builder.cache import PeriodMemo, RecordCache, signature, site_folder
+from site_builder.cache import PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, changed_since, patches, read_blobs, start_history
@@ -90,6 +90,10 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     and kept in the cache with the record: it appears on several pages, and Markdown is slow. With `staged`,
     the sources are the files the git index holds, as it holds them (`check --staged`)."""
     diags = Diagnostics()
+    unusable = cache_problem(root) if cache else ""
+    if unusable:  # (`build` has found it already and asks for no cache)
+        unusable_cache(diags, root, unusable)
+        cache = False
     stats = stats if stats is not None else {}
     # git works on another core while the records are read; with the cache, only new commits are read
     kept_history = site_folder(root) / "history.pickle" if cache else None

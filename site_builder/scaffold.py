@@ -23,6 +23,9 @@ def request_problem(site: Site, check_type: str, staff: list[str], inspector: st
     if len(set(staff)) != len(staff):
         return "a staff member is given twice"
     for person in staff:
+        if person not in site.staff and "," in person and all(p.strip() in site.staff for p in person.split(",")):
+            listed = " ".join(f"--staff {p.strip()}" for p in person.split(","))
+            return f"give each staff member a --staff of their own: {listed}"
         if person not in site.staff:
             return f"unknown staff `{person}`{did_you_mean(person, site.staff)}"
         if not site.staff[person].employed(day, day):

@@ -147,8 +147,17 @@ def _handler(preview: Preview):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        head = False  # answering HEAD: everything GET would say but the body (`curl -I`, link checkers)
+
         def log_message(self, format, *args):  # the terminal shows builds, not every request
             pass
+
+        def do_HEAD(self):
+            self.head = True
+            try:
+                self.do_GET()
+            finally:
+                self.head = False
 
         def do_GET(self):
             hosts = self.headers.get_all("Host") or [""]  # (two Host headers: which one a proxy reads is unclear)
@@ -184,13 +193,16 @@ def _handler(preview: Preview):
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(data)
+            if not self.head:
+                self.wfile.write(data)
 
         def _events(self):
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
+            if self.head:
+                return
             generation = preview.state.generation
             try:
                 self.wfile.write(f"data: {generation}\n\n".encode())

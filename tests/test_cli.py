@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,41 @@ def test_a_command_run_in_a_folder_of_the_site_finds_its_root(make_site, monkeyp
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)  # no site above: said as before
     assert main(["check"]) == 1 and "`rules.yaml` does not exist" in capsys.readouterr().out
+
+
+def _broken_records(site, count: int) -> None:
+    for n in range(count):
+        site.write(f"content/records/bad{n}.md", record().replace("staff: S001", "staff: S001\nfoo: 1"))
+
+
+def test_a_reader_that_leaves_early_does_not_turn_errors_into_success(make_site):
+    site = make_site()
+    _broken_records(site, 300)  # more than a pipe holds
+    env = {**os.environ, "SITE_BUILDER_CACHE": str(site.root / ".cache")}
+    process = subprocess.Popen([sys.executable, "-m", "site_builder", "check", "--root", str(site.root)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert b"unknown-key" in process.stdout.readline()
+    process.stdout.close()  # `site-builder check | head -1`
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1 and b"internal error" not in err  # the errors still fail the check
+
+
+def test_a_terminal_that_is_not_utf8_gets_escapes_not_a_crash(make_site):
+    site = make_site({SUP: record(findings=finding("a", 9, severity="serious"))})  # "band serious 3–5"
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "SITE_BUILDER_CACHE": str(site.root / ".cache")}
+    result = subprocess.run([sys.executable, "-m", "site_builder", "check", "--root", str(site.root)],
+                            capture_output=True, env=env, check=False)
+    assert result.returncode == 1 and b"internal error" not in result.stderr
+    assert b"band serious 3\\u20135" in result.stdout
+
+
+def test_a_cache_folder_that_cannot_be_made_is_said_once_and_the_build_goes_on(make_site, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SITE_BUILDER_CACHE", str(blocker))
+    site = make_site({SUP: record()})
+    for command in (["build"], ["check"]):
+        result = site.run(*command)
+        assert result.code == 0, result.err
+        said = result.out + result.err
+        assert said.count("cache-unusable") == 1 and "Not a directory" in said and "cache-discarded" not in said

@@ -205,6 +205,7 @@ def test_new_for_several_staff_passes_check(make_site):
     (["daily_check", "--staff", "S001", "--inspector", "I01"], "did you mean `daily`"),
     (["qa_monthly", "--staff", "S001", "--inspector", "I01"], "may not record"),
     (["daily", "--staff", "S404", "--inspector", "I01"], "unknown staff"),
+    (["daily", "--staff", "S001,S002", "--inspector", "I01"], "--staff S001 --staff S002"),
     (["daily", "--staff", "S001", "--inspector", "I01", "--date", "2026-02-30"], "real date"),
 ])
 def test_new_refuses_what_check_would_refuse(make_site, args, message):

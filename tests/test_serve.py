@@ -322,3 +322,17 @@ def test_a_commit_rebuilds_so_the_pages_show_what_git_says(make_site, top):
         assert "first committed by Someone" in get(page)[1]
     finally:
         running.stop()
+
+
+def test_head_is_answered_like_get_without_the_body(served):
+    _, running = served
+    request = urllib.request.Request(running.url + "staff/S001/2026-11.html", method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and int(response.headers["Content-Length"]) > 1000
+        assert response.read() == b""  # (`curl -I`, link checkers)
+
+
+def test_an_empty_host_is_a_usage_error_not_every_network(make_site):
+    site = make_site({REC: record()})
+    result = site.run("serve", "--host", "", "--port", "0")
+    assert result.code == 2 and "--host is empty" in result.err
