@@ -210,7 +210,9 @@ def cmd_check(root: Path, args) -> int:
 
 def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
     """The given paths relative to the root (each relative to the current folder, else to the root); a folder
-    selects everything below it."""
+    selects everything below it, and a record deleted since the last commit what names it."""
+    from site_builder.history import in_head
+
     if not paths:
         return None
     selected = []
@@ -218,10 +220,15 @@ def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
         found = [full for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
                  if full.exists()]
         inside = [full.relative_to(root).as_posix() for full in found if full.is_relative_to(root)]
+        gone = [rel for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
+                if full.is_relative_to(root) and (rel := full.relative_to(root).as_posix()).endswith(".md")
+                and rel.startswith("content/records/") and in_head(root, rel)]
         if inside:
             selected.append(inside[0])
         elif found:
             raise UsageError(f"{path} is outside the site root {root}")
+        elif gone:  # a record deleted (`git rm`): what still names it is what can break
+            selected.append(gone[0])
         else:
             raise UsageError(f"no such file or folder: {path}")
     return selected
@@ -239,6 +246,7 @@ def _depending(root: Path, given: list[str], files: list[str], errors: list) -> 
         return None
     records = FOLDERS["record"] + "/"
     ids = {path[len(records):-3] for path in files if path.startswith(records) and _wanted(path, given)}
+    ids |= {path[len(records):-3] for path in given if path.startswith(records) and path.endswith(".md")}
     related = []
     for path in sorted({d.file for d in errors if d.file.startswith(FOLDERS["appeal"] + "/")} if ids else ()):
         meta = read_source(root, path, "appeal", "", Diagnostics()).meta

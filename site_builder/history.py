@@ -200,6 +200,15 @@ def _shown(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def in_head(root: Path, path: str) -> bool:
+    """Whether the commit checked out holds this file (relative to `root`): a file gone from the working tree
+    was deleted, not mistyped."""
+    try:
+        return _git(root, "cat-file", "-e", f"HEAD:./{path}").returncode == 0
+    except OSError:
+        return False
+
+
 def _answer(root: Path, *args: str) -> str:
     """A git command's output, or "" when it fails (or git is not installed)."""
     try:

@@ -861,3 +861,15 @@ def test_an_edit_on_a_branch_merged_with_a_rename_of_the_record_stays_in_its_his
     subjects = [c.subject for c in read_history(site.root).of(moved).commits]
     assert "edit after sign-off" in subjects and "file it" in subjects and "check S001" in subjects
     assert "author_mismatch" in flags(site) and "amended_after_signoff" in flags(site)
+
+
+def test_check_of_a_record_just_deleted_reports_what_still_names_it(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    appeal = "content/appeals/sup-S001-1.md"
+    site.write(appeal, "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\n---\n理由。\n")
+    commit(site, "check and appeal", date="2026-11-20T10:00:00+08:00")
+    git(site, "rm", "-q", REC)
+    result = site.run("check", REC)  # (what a pre-commit check of the deletion is given)
+    assert result.code == 1 and f"{appeal}:2:" in result.out and "unknown-reference" in result.out
+    assert site.run("check", REC.replace("sup-S001", "sup-S999")).code == 2  # never there: a typo
