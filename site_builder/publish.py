@@ -38,8 +38,10 @@ def output_lock(output: Path):
         output.parent.mkdir(parents=True, exist_ok=True)
         handle = open(_beside(output, "lock"), "a+b")
     except OSError as exc:
-        raise PublishError(f"cannot write the site to {output}: {exc.strerror or exc} ({exc.filename}); "
-                           "choose another --output") from None
+        blocked = isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename \
+            and Path(exc.filename).exists() and not Path(exc.filename).is_dir()
+        why = f"{exc.filename} is a file, not a folder" if blocked else f"{exc.strerror or exc} ({exc.filename})"
+        raise PublishError(f"cannot write the site to {output}: {why}; choose another --output") from None
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -203,3 +203,10 @@ def test_a_cache_folder_that_cannot_be_made_is_said_once_and_the_build_goes_on(m
         assert result.code == 0, result.err
         said = result.out + result.err
         assert said.count("cache-unusable") == 1 and "Not a directory" in said and "cache-discarded" not in said
+
+
+def test_an_output_below_a_file_is_said_to_be_below_a_file(make_site, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = make_site({SUP: record()}).run("build", "--output", str(blocker / "site"))
+    assert result.code == 2 and f"{blocker} is a file, not a folder" in result.err
