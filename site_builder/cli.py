@@ -220,17 +220,17 @@ def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
         found = [full for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
                  if full.exists()]
         inside = [full.relative_to(root).as_posix() for full in found if full.is_relative_to(root)]
-        gone = [rel for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
-                if full.is_relative_to(root) and (rel := full.relative_to(root).as_posix()).endswith(".md")
-                and rel.startswith("content/records/") and in_head(root, rel)]
         if inside:
             selected.append(inside[0])
         elif found:
             raise UsageError(f"{path} is outside the site root {root}")
-        elif gone:  # a record deleted (`git rm`): what still names it is what can break
+        else:  # a record deleted since the last commit (`git rm`): what still names it is what can break
+            gone = [rel for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
+                    if full.is_relative_to(root) and (rel := full.relative_to(root).as_posix()).endswith(".md")
+                    and rel.startswith("content/records/") and in_head(root, rel)]
+            if not gone:
+                raise UsageError(f"no such file or folder: {path}")
             selected.append(gone[0])
-        else:
-            raise UsageError(f"no such file or folder: {path}")
     return selected
 
 
