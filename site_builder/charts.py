@@ -141,7 +141,7 @@ def _heat(shade: float) -> tuple[str, str]:
     """A cell's fill and the colour of the number written on it, readable (4.5:1) either way: a fill between
     what white and dark ink can each be read on is darkened until white text can."""
     ink_l = _luminance(INK_RGB)
-    alpha = 0.08 + 0.82 * shade
+    alpha = round(0.08 + 0.82 * shade, 2)  # (as written into the page: the contrast is that of what is drawn)
     while True:
         mixed = tuple(255 + alpha * (c - 255) for c in HEAT_RGB)
         fill_l = _luminance(mixed)
@@ -177,5 +177,5 @@ def heatmap(chart_id: str, title: str, desc: str, rows: list[tuple[str, list[flo
                         f'<title>{escape(label)} · {escape(columns[j])}: {escape(f"{value:g}")}</title></rect>')
             if value:
                 body.append(f'<text x="{x + cell_w / 2 - 1:.1f}" y="{y + 16}" text-anchor="middle" class="value" '
-                            f'fill="{ink}">{escape(f"{value:g}")}</text>')
+                            f'fill="{ink}" pointer-events="none">{escape(f"{value:g}")}</text>')  # (hovering shows the cell's)
     return _svg(chart_id, title, desc, body, width, height)

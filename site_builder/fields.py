@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
-from site_builder.yamltree import YAML12_NUMBER, Mapping, Node, Scalar, Sequence, kind_words
+from site_builder.yamltree import DIRECTION_CHARS, YAML12_NUMBER, Mapping, Node, Scalar, Sequence, kind_words
 
 # the contract's pattern; an id may start with `-` (`new --staff=-S1` then; CSV cells so starting are guarded)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -178,7 +178,7 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
         diags.error(scalar.pos, "wrong-type", f"{label} must be text, but YAML reads `{scalar.text}` as "
                     f"{kind_words(scalar.kind)}", _quote_hint(scalar))
         return None
-    control = _DIRECTION.search(scalar.text)
+    control = DIRECTION_CHARS.search(scalar.text)
     if control:
         diags.error(scalar.pos, "direction-control", f"{label} holds an invisible direction control "
                     f"(U+{ord(control.group()):04X}), which would show it, and what follows it on a page, reordered",
@@ -186,9 +186,6 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
         return None
     return scalar.text
 
-
-# Unicode's explicit direction embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)
-_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 # full-width digits, point and punctuation (a Chinese input method) -> what YAML and ids expect

@@ -108,7 +108,7 @@ class History:
 _CONFIG = [part for setting in (
     "core.quotepath=off", "log.showRoot=true", "log.showSignature=false", "log.follow=false", "diff.noprefix=false",
     "diff.mnemonicPrefix=false", "diff.context=3", "diff.interHunkContext=0", "diff.relative=false",
-    "i18n.logOutputEncoding=UTF-8") for part in ("-c", setting)]
+    "i18n.logOutputEncoding=UTF-8", "core.abbrev=auto") for part in ("-c", setting)]
 
 
 def _command(root: Path, *args: str) -> list[str]:

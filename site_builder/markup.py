@@ -9,6 +9,7 @@ import markdown
 import nh3
 
 from site_builder import limits
+from site_builder.yamltree import DIRECTION_CHARS as _DIRECTION_CHARS
 
 _TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre",
@@ -74,6 +75,7 @@ class MarkdownRenderer:
                 html = _plain(text)
         # Relative links are dropped: the same body appears on pages at different depths and in every
         # language, so a relative link could only ever be right on one of them.
-        return nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-                         link_rel="noopener noreferrer", url_relative="deny",
-                         set_tag_attribute_values={"th": {"scope": "col"}})  # Markdown headers are columns
+        clean = nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+                          link_rel="noopener noreferrer", url_relative="deny",
+                          set_tag_attribute_values={"th": {"scope": "col"}})  # Markdown headers are columns
+        return _DIRECTION_CHARS.sub("", clean)  # (written as entities, `&#x202E;`: a body cannot reorder a page)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.markup import plain_reason
-from site_builder.yamltree import Node, parse_yaml
+from site_builder.yamltree import DIRECTION_CHARS, Node, parse_yaml
 
 if TYPE_CHECKING:
     from site_builder.staged import Staged
@@ -172,8 +172,15 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
         diags.warning(Pos(path, body_line, 1), "body-shown-as-text",
                       f"the text will be shown as written, without Markdown formatting: {reason}",
                       "split it into shorter paragraphs with blank lines, or shorten it")
-    if kind in ("record", "appeal") and ("](" in body or "<" in body):  # (the usual body has neither)
+    if kind in ("record", "appeal") and ("](" in body or "<" in body or "]:" in body):  # (the usual has none)
         _dropped_from_body(path, body, body_line, diags)
+    control = DIRECTION_CHARS.search(body)
+    if control:  # as in any text: what follows it on the page would show reordered
+        line = body_line + body.count("\n", 0, control.start())
+        diags.error(Pos(path, line, control.start() - body.rfind("\n", 0, control.start())), "direction-control",
+                    f"the text holds an invisible direction control (U+{ord(control.group()):04X}), which would show "
+                    "it, and what follows it on the page, reordered", "retype the text without it (it comes with "
+                    "text pasted from elsewhere)")
     errors = len(diags.items)
     meta = parse_yaml(yaml_text, path, diags, first_line)
     readable = len(diags.items) == errors

@@ -83,6 +83,10 @@ def _scalar_kind(value: str, plain: bool) -> str:
     return kind
 
 
+# Unicode's explicit direction embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): invisible, they
+# show what follows them reordered; no text of the site may hold them
+DIRECTION_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
 # numbers in YAML 1.2's core schema that YAML 1.1 (PyYAML, here) reads as text: 1e3, 12E3, 0o17
 YAML12_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+|0o[0-7]+")
 

@@ -128,6 +128,14 @@ def test_pages_fit_the_width_of_the_screen(browser, example, path, width):
     page.close()
 
 
+def test_a_table_that_scrolls_on_a_phone_keeps_its_words_whole(browser, example):
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto((example / "en/records/2026/11/2026-11-18-qa_monthly-S001.html").as_uri())
+    wrap = page.evaluate("getComputedStyle(document.querySelector('.table-scroll td')).overflowWrap")
+    assert wrap == "break-word"  # (not split mid-word into a narrow column: the table scrolls instead)
+    page.close()
+
+
 def test_a_long_word_in_a_note_wraps_and_an_unscored_period_prints_whose_it_is(browser, make_site):
     long = "REF-" + "0123456789" * 12
     site = make_site({"content/records/2026/11/sup-S001.md": record(findings=finding("a", 2).replace("发现问题", long))})

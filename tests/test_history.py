@@ -799,7 +799,7 @@ def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_si
     before = page.read_text(encoding="utf-8")
     assert "first committed by Someone on 12 Nov 2026" in before and "--- a/content/records" in before
     for setting in ("log.showRoot=false", "log.showSignature=true", "log.follow=true", "diff.noprefix=true",
-                    "diff.context=0", "i18n.logOutputEncoding=GBK"):
+                    "diff.context=0", "i18n.logOutputEncoding=GBK", "core.abbrev=12"):
         git(site, "config", *setting.split("="))
     assert site.run("build", "--no-cache").code == 0
     assert page.read_text(encoding="utf-8") == before

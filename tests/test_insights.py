@@ -183,6 +183,12 @@ def test_heatmap_numbers_are_readable_and_long_names_are_cut_not_clipped():
     name = "S001 " + "澹台夏侯端木呼延" * 6
     svg = heatmap("h", "title", "desc", [(name, [float(v) for v in range(0, 21)]), ("S002 王", [1.0] * 21)],
                   [f"i{n}" for n in range(21)])
+    for values in ([4.5, 6.5], [10.0, 11.5]):  # shades whose two-decimal alpha once fell just under 4.5:1
+        for alpha, ink in re.findall(r'fill="rgba\(179,38,30,([0-9.]+)\)">.*?</rect><text [^>]*fill="(#[0-9a-f]+)"',
+                                     heatmap("v", "t", "d", [("S", values)], ["a", "b"])):
+            fill = tuple(255 + float(alpha) * (c - 255) for c in (179, 38, 30))
+            rgb = tuple(int(ink[i:i + 2], 16) for i in (1, 3, 5)) if len(ink) == 7 else (255, 255, 255)
+            assert contrast(fill, rgb) >= 4.5, (values, alpha, ink)
     cells = re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill="rgba\(179,38,30,([0-9.]+)\)">'
                        r'.*?</rect><text [^>]*fill="(#[0-9a-f]+)"', svg)
     assert len(cells) == 41  # every cell with a value

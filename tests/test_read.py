@@ -198,6 +198,9 @@ def test_images_and_links_a_page_will_not_show_are_warned_about_at_their_line(ma
     warnings = make_site({"content/records/r.md": record(body=others)}).run("check", "--format", "json").json()["warnings"]
     assert [(w["code"], w["line"]) for w in warnings] == [("body-link-dropped", 9)]
     assert "`docs/x.html`" in warnings[0]["message"] and warnings[0]["message"].endswith("(nor 2 more links in this body)")
+    reference = make_site({"content/records/r.md": record(body="见[手册][d]。\n\n[d]: ../x.html\n")})
+    warnings = reference.run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["line"]) for w in warnings] == [("body-link-dropped", 9)]  # a reference alone, too
     brackets = make_site({"content/records/r.md": record(body="[r](notes_(v2).md)")})
     assert "`notes_(v2).md`" in brackets.run("check", "--format", "json").json()["warnings"][0]["message"]
 
@@ -239,3 +242,13 @@ def _hinted(make_site, line, instead, says):
     errors = make_site({"content/records/r.md": text}).run("check", "--format", "json").json()["errors"]
     assert any(says in e.get("hint", "") for e in errors), errors
     assert not any(e["code"] == "missing-key" for e in errors)  # (what is there but wrong is not called missing)
+
+
+def test_a_direction_control_in_a_body_is_refused_and_one_written_as_an_entity_never_reaches_a_page(make_site):
+    site = make_site({R: record(body="检查记录。\n\n态度生硬\u202e，已纠正。\n")})
+    error = reported(site.run("check", "--format", "json"), "direction-control", R, 9, 5)
+    assert "U+202E" in error["message"]
+    site = make_site({R: record(body="态度生硬&#x202E;，已纠正。")})
+    assert site.run("build").code == 0
+    page = (site.root / "_site" / "records" / "r.html").read_text(encoding="utf-8")
+    assert "\u202e" not in page and "态度生硬，已纠正" in page
