@@ -175,7 +175,7 @@ def heatmap(chart_id: str, title: str, desc: str, rows: list[tuple[str, list[flo
             x = left + j * cell_w
             body.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}">'
                         f'<title>{escape(label)} · {escape(columns[j])}: {escape(f"{value:g}")}</title></rect>')
-            if value:
+            if value:  # (hovering the number shows the cell's tooltip)
                 body.append(f'<text x="{x + cell_w / 2 - 1:.1f}" y="{y + 16}" text-anchor="middle" class="value" '
-                            f'fill="{ink}" pointer-events="none">{escape(f"{value:g}")}</text>')  # (hovering shows the cell's)
+                            f'fill="{ink}" pointer-events="none">{escape(f"{value:g}")}</text>')
     return _svg(chart_id, title, desc, body, width, height)

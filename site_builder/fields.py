@@ -187,7 +187,6 @@ def as_text(node: Node, label: str, diags: Diagnostics) -> str | None:
     return scalar.text
 
 
-
 # full-width digits, point and punctuation (a Chinese input method) -> what YAML and ids expect
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．［］，：", "0123456789.[],:")
 
