@@ -204,7 +204,9 @@ def cmd_check(root: Path, args) -> int:
             print(diagnostic.text())
         files = len(loaded.files) if given is None else sum(_wanted(path, given) for path in loaded.files)
         print(f"checked {files} file{'s' * (files != 1)}: {len(errors)} error{'s' * (len(errors) != 1)}, "
-              f"{len(warnings)} warning{'s' * (len(warnings) != 1)}")
+              f"{len(warnings)} warning{'s' * (len(warnings) != 1)}"
+              + (" (the paths given hold no file a build reads: rules.yaml, content/people.yaml and the .md files "
+                 "under content/)" if given is not None and not files and not errors and not warnings else ""))
     return EXIT_CONTENT if errors else EXIT_OK
 
 

@@ -141,7 +141,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
             diags.warning(pos, "amended-after-signoff", f"changed after its period was signed off ({hashes})",
                           "a signed-off period should only change through an appeal")
         if AUTHOR_MISMATCH in audit.flags:
-            emails = ", ".join(sorted({c.email for c in audit.foreign}))
+            emails = ", ".join(sorted({c.email or "(no email)" for c in audit.foreign}))
             diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
                           f"`{record.inspector}`'s git_emails", "commit records under your own name")
 

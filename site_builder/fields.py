@@ -21,6 +21,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_LEADING_ZERO = re.compile(r"[+-]?0[0-9]+")
 
 
 def _shape(node: Node) -> str:
@@ -264,6 +265,10 @@ def as_number(node: Node, label: str, diags: Diagnostics) -> Decimal | None:
     """An exact decimal, read from the text as written (never through a float)."""
     scalar = _scalar(node, label, "a number", diags)
     if scalar is None:
+        return None
+    if scalar.kind == "int" and _LEADING_ZERO.fullmatch(scalar.text):  # 021: 17 to YAML 1.1 (octal), 21 to 1.2
+        diags.error(scalar.pos, "bad-number", f"{label} `{scalar.text}` is read as different numbers by different "
+                    "YAML readers (octal or not)", f"write it without the leading zero: {scalar.text.lstrip('+-0') or 0}")
         return None
     if scalar.kind in ("int", "float") and _DECIMAL.fullmatch(scalar.text):
         return Decimal(scalar.text)

@@ -210,3 +210,10 @@ def test_an_output_below_a_file_is_said_to_be_below_a_file(make_site, tmp_path):
     blocker.write_text("not a folder")
     result = make_site({SUP: record()}).run("build", "--output", str(blocker / "site"))
     assert result.code == 2 and f"{blocker} is a file, not a folder" in result.err
+
+
+def test_check_of_paths_that_hold_nothing_a_build_reads_says_so(make_site):
+    site = make_site({SUP: record(), "notes/todo.txt": "x"})
+    result = site.run("check", "notes/todo.txt")
+    assert result.code == 0 and "checked 0 files" in result.out and "hold no file a build reads" in result.out
+    assert "hold no file" not in site.run("check", SUP).out

@@ -873,3 +873,11 @@ def test_check_of_a_record_just_deleted_reports_what_still_names_it(repo):
     result = site.run("check", REC)  # (what a pre-commit check of the deletion is given)
     assert result.code == 1 and f"{appeal}:2:" in result.out and "unknown-reference" in result.out
     assert site.run("check", REC.replace("sup-S001", "sup-S999")).code == 2  # never there: a typo
+
+
+def test_a_commit_without_an_email_is_named_as_such(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="")
+    warning = next(w for w in site.run("check", "--format", "json").json()["warnings"] if w["code"] == "author-mismatch")
+    assert "committed by (no email), not by" in warning["message"]

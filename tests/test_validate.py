@@ -486,6 +486,7 @@ def test_commendation_points_are_given_as_recorded_in_the_data_files(make_site):
 
 @pytest.mark.parametrize("line, instead, says, hint", [
     ("  cutoff_day: 25", "  cutoff_day: '25'", "neither a day nor `end`", "remove the quotes: cutoff_day: 25"),
+    ("  cutoff_day: 25", "  cutoff_day: 021", "different YAML readers", "without the leading zero: 21"),
     ("period:\n  cutoff_day: 25", "period:\n  # cutoff_day: 25", "`period` is empty", "indented"),
 ])
 def test_a_rules_section_written_almost_right_is_told_how_to_write_it(make_site, line, instead, says, hint):
