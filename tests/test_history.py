@@ -881,3 +881,22 @@ def test_a_commit_without_an_email_is_named_as_such(repo):
     commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="")
     warning = next(w for w in site.run("check", "--format", "json").json()["warnings"] if w["code"] == "author-mismatch")
     assert "committed by (no email), not by" in warning["message"]
+
+
+def test_moving_a_record_is_not_called_its_last_change(repo):
+    site = repo()
+    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    moved = "content/records/2026/11/filed/sup-S001.md"
+    (site.root / moved).parent.mkdir(parents=True)
+    git(site, "mv", REC, moved)
+    commit(site, "file records by week", date="2026-11-28T10:00:00+08:00", email="clerk@example.com")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/filed/sup-S001.html").read_text(encoding="utf-8")
+    assert "first committed by Someone on 12 Nov 2026" in page and "2 commit(s)" in page
+    assert "last changed" not in page  # the move wrote no byte of it
+    site.write(moved, record(findings=finding("a", 1)))
+    commit(site, "soften", date="2026-11-29T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/filed/sup-S001.html").read_text(encoding="utf-8")
+    assert "last changed by Someone on 29 Nov 2026" in page
