@@ -219,16 +219,16 @@ def _selected_paths(root: Path, paths: list[Path]) -> list[str] | None:
         return None
     selected = []
     for path in paths:
-        found = [full for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
-                 if full.exists()]
+        candidates = dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
+        found = [full for full in candidates if full.exists()]
         inside = [full.relative_to(root).as_posix() for full in found if full.is_relative_to(root)]
         if inside:
             selected.append(inside[0])
         elif found:
             raise UsageError(f"{path} is outside the site root {root}")
         else:  # a record deleted since the last commit (`git rm`): what still names it is what can break
-            gone = [rel for full in dict.fromkeys([(Path.cwd() / path).resolve(), (root / path).resolve()])
-                    if full.is_relative_to(root) and (rel := full.relative_to(root).as_posix()).endswith(".md")
+            gone = [rel for full in candidates if full.is_relative_to(root)
+                    and (rel := full.relative_to(root).as_posix()).endswith(".md")
                     and rel.startswith("content/records/") and in_head(root, rel)]
             if not gone:
                 raise UsageError(f"no such file or folder: {path}")

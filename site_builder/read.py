@@ -249,10 +249,6 @@ _PLAIN_DOCUMENT = re.compile(r"(?!(?i:%s)\.)[A-Za-z0-9_-][A-Za-z0-9_.-]{0,%d}\.m
     "|".join(re.escape(name) for name in sorted(RESERVED_NAMES)), limits.MAX_NAME_BYTES - 4))
 
 
-# Unicode's explicit direction controls (U+202A–U+202E, U+2066–U+2069): invisible, they reorder what follows
-DIRECTION_CONTROLS = {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}
-
-
 def _name_problem(part: str) -> str:
     """What is wrong with one file or folder name, or ''."""
     if _PLAIN_NAME.fullmatch(part) and len(part) <= limits.MAX_NAME_BYTES \
@@ -265,7 +261,7 @@ def _name_problem(part: str) -> str:
         return "is not valid UTF-8"
     elif any(unicodedata.category(ch) == "Cc" for ch in part):
         return "contains a control character"
-    elif any(unicodedata.bidirectional(ch) in DIRECTION_CONTROLS for ch in part):
+    elif DIRECTION_CHARS.search(part):
         return "contains an invisible direction control (it would show the name reversed: `exe.gnp` as `png.exe`)"
     stem = part.split(".")[0].rstrip(" ").lower()  # Windows ignores the spaces in `CON .md`
     if part != part.rstrip(". ") or part != part.lstrip(" "):
