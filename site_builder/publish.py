@@ -148,16 +148,16 @@ class Writer:
             raise PublishError("the build this process rendered for has stopped")
         digest = f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
         self.written[rel] = digest
-        if self.base.get(rel) == digest:
+        # a file the manifests say has these bytes is kept or linked only if it still has them: a published
+        # file edited in place by hand (`>>`, an editor that keeps hard links) is edited in the spare too
+        if self.base.get(rel) == digest and _holds(self._staging + rel, data):
             return
-        if self.previous.get(rel) == digest:
-            source = self._published + rel
+        if self.previous.get(rel) == digest and _holds(self._published + rel, data):
             try:
-                if os.stat(source).st_size == len(data):  # a published file edited by hand is not reused
-                    self._link(source, rel)
-                    return
+                self._link(self._published + rel, rel)
+                return
             except OSError:
-                pass  # gone, or a filesystem without hard links: write it
+                pass  # a filesystem without hard links: write it
         self._folder_of(rel)
         target = self._staging + rel
         temp = target + _NEW if rel in self.base else target
@@ -201,6 +201,17 @@ class Writer:
 
 
 _NEW = ".site-builder-new"
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """The file at `path` holds exactly `data` (read only when its size says it may)."""
+    try:
+        if os.stat(path).st_size != len(data):
+            return False
+        with open(path, "rb") as handle:
+            return handle.read() == data
+    except OSError:
+        return False
 
 
 def _size(digest: str) -> int:

@@ -284,6 +284,24 @@ def test_an_edit_sums_up_its_own_period_again_and_takes_the_others_from_the_cach
     equal_to_clean_build(site, tmp_path)
 
 
+def test_a_page_edited_in_place_by_hand_is_put_right_when_it_is_made_again(make_site, tmp_path):
+    site = make_site({"content/records/r.md": record()})
+    for _ in range(2):  # the second build swaps out a release that shares its files' inodes with the new one
+        assert site.run("build").code == 0
+    output = site.root / "_site"
+    rules, page = output / "rules.html", output / "records" / "r.html"
+    expected = {rules: rules.read_bytes(), page: page.read_bytes()}
+    for edited in expected:
+        with open(edited, "ab") as handle:  # in place: the same inode, as `>>` or an editor keeping links
+            handle.write(b"<!-- by hand -->")
+    site.write("content/records/s.md", record(date="2026-11-11"))
+    assert site.run("build").code == 0
+    assert rules.read_bytes() == expected[rules]  # made on every build: put right
+    assert site.run("build", "--no-cache").code == 0
+    assert page.read_bytes() == expected[page]  # `--no-cache` makes every file: put right
+    equal_to_clean_build(site, tmp_path)
+
+
 def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
     site = make_site({"content/records/r.md": record()})
     assert site.run("build").code == 0
