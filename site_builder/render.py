@@ -30,7 +30,7 @@ from site_builder.publish import Writer
 from site_builder.rules import exact, pick
 from site_builder.score import PeriodScores
 
-_ENVIRONMENTS: dict[tuple[str, ...], jinja2.Environment] = {}
+_ENVIRONMENTS: dict[tuple[str, ...], tuple[str, jinja2.Environment]] = {}  # folders -> (their fingerprint, env)
 
 # Callables a layout may call that never ask Jinja for its context: the renderer's helpers (functions,
 # bound methods, a language's strings) and Python's own.
@@ -60,13 +60,14 @@ class _Environment(jinja2.Environment):
     context_class = _Context
 
 
-def _environment(folders: tuple[str, ...], watch: bool) -> jinja2.Environment:
+def _environment(folders: tuple[str, ...], watch: bool, fingerprint: str) -> jinja2.Environment:
     """A Jinja environment for a set of layout folders. With `watch` (for `serve`) it is kept for the
-    process, so a template is compiled once, and Jinja asks each time whether its file changed; a build
-    gets one of its own that never asks (its templates were fingerprinted when it began), which spares a
-    few `stat` calls on every page."""
-    if watch and folders in _ENVIRONMENTS:
-        return _ENVIRONMENTS[folders]
+    process while the layouts' `fingerprint` stays the same, so a template is compiled once (Jinja would see
+    an edit to the file a template came from, but not a new file that now comes first: a site's own copy of a
+    shipped layout or partial); a build gets one of its own that never asks whether a file changed (its
+    templates were fingerprinted when it began), which spares a few `stat` calls on every page."""
+    if watch and _ENVIRONMENTS.get(folders, ("",))[0] == fingerprint:
+        return _ENVIRONMENTS[folders][1]
     compiled = cache_root() / "templates"  # compiled once per template source, shared by builds
     try:
         compiled.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,7 @@ def _environment(folders: tuple[str, ...], watch: bool) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(list(folders)), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=watch)
     if watch:
-        _ENVIRONMENTS[folders] = env
+        _ENVIRONMENTS[folders] = (fingerprint, env)
     return env
 
 
@@ -96,10 +97,11 @@ class Renderer:
         self.amendments = loaded.amendments
         self.folders = folders = layout_folders(root)  # the site's layouts/ first, then the shipped ones
         refuse_linked_layouts(root, diags)
-        self.env = _environment(tuple(str(f) for f in folders), watch)
+        layouts = templates_fingerprint(folders)
+        self.env = _environment(tuple(str(f) for f in folders), watch, layouts)
         self.index = build_index(site, periods)
         digests = loaded.digests
-        self.keys = PageKeys([templates_fingerprint(folders), digests.get("rules.yaml", ""),
+        self.keys = PageKeys([layouts, digests.get("rules.yaml", ""),
                               digests.get("content/people.yaml", ""),
                               f"history {self.history.complete} {self.history.problem}"],
                              self.index, digests, self.history, self.audits)

@@ -629,7 +629,7 @@ def test_layouts_call_helpers_directly_but_still_pass_the_context_to_those_that_
         "{% macro row(n) %}<{{ twice(n) }}{{ caller() }}>{% endmacro %}"
         "{% for n in range(2) %}{{ twice(n) }}{% call row(n) %}{{ where() }}{{ twice(n=n) }}{% endcall %}{% endfor %}",
         encoding="utf-8")
-    env = _environment((str(tmp_path),), watch=False)
+    env = _environment((str(tmp_path),), watch=False, fingerprint="")
     page = env.get_template("page.html").render(
         twice=lambda n: n * 2, where=jinja2.pass_context(lambda context: context.name))
     assert page == "0<0page.html0>2<2page.html2>"

@@ -195,6 +195,19 @@ def test_a_rebuild_renders_only_the_pages_an_edit_touches_and_gives_a_clean_buil
     assert state.files == render_site(site.root).files
 
 
+def test_a_layout_the_site_adds_in_front_of_a_shipped_one_is_used_at_once(make_site):
+    from conftest import REPO
+    from site_builder.serve import Preview
+
+    site = make_site({REC: record()})
+    site.write("layouts/base.html", (REPO / "layouts" / "base.html").read_text(encoding="utf-8"))
+    preview = Preview(site.root)
+    assert b"OWN-RULES" not in preview.rebuild().files["rules.html"]  # the shipped rules.html, compiled
+    shipped = (REPO / "layouts" / "rules.html").read_text(encoding="utf-8")
+    site.write("layouts/rules.html", shipped.replace("<h1", "<h1 data-mark=\"OWN-RULES\"", 1))
+    assert b"OWN-RULES" in preview.rebuild().files["rules.html"]
+
+
 def test_a_taken_port_is_said_before_the_first_build(make_site, monkeypatch):
     from site_builder import serve
 
