@@ -96,11 +96,24 @@ def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]
                         listing.unreadable.append(entry.path)
                         continue
                     paths.append(entry.path)
-                    numbers += (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
-                                info.st_dev)
+                    numbers += _numbers(entry.path, info)
         except OSError:
             listing.unreadable.append(directory)
     return listing, found
+
+
+def _numbers(path: str, info: os.stat_result) -> tuple[int, ...]:
+    """A file's six numbers in a listing. A symbolic link (one the read stage follows: rules.yaml, or a file
+    linking within content/) has the numbers of the file it leads to, under its own mode: editing that file
+    changes the listing as editing the link's own would."""
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            followed = os.stat(path)
+            return (info.st_mode, followed.st_size, followed.st_mtime_ns, followed.st_ctime_ns, followed.st_ino,
+                    followed.st_dev)
+        except OSError:
+            pass  # a dangling link: its own numbers (the read stage says what is wrong)
+    return info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
 
 
 def _walk_and_send(folders: list[str]):
@@ -258,8 +271,7 @@ def _list_file(path: str) -> Listing:
         info = os.lstat(path)
     except OSError:
         return Listing(unreadable=[path])
-    return Listing([path], [info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino,
-                            info.st_dev])
+    return Listing([path], list(_numbers(path, info)))
 
 
 def _file_digest(path: str, numbers: tuple, known=None) -> bytes:
@@ -267,9 +279,17 @@ def _file_digest(path: str, numbers: tuple, known=None) -> bytes:
     stage reports it, and reading it here could block or never end."""
     mode, size = numbers[0], numbers[1]
     try:
+        if stat.S_ISLNK(mode):  # where it leads, and the bytes there (what the read stage reads)
+            led = f"special {stat.S_IFMT(mode)} {os.readlink(path)}".encode("utf-8", "surrogateescape")
+            try:
+                followed = os.stat(path)
+            except OSError:
+                return led
+            if stat.S_ISREG(followed.st_mode) and followed.st_size <= limits.MAX_DATA_FILE_BYTES:
+                return led + b"\0" + hashlib.blake2b(_read(path), digest_size=16).digest()
+            return led
         if not stat.S_ISREG(mode):
-            target = os.readlink(path) if stat.S_ISLNK(mode) else ""
-            return f"special {stat.S_IFMT(mode)} {target}".encode("utf-8", "surrogateescape")
+            return f"special {stat.S_IFMT(mode)}".encode()
         if size > limits.MAX_DATA_FILE_BYTES:
             return f"oversized {size} {numbers[2]}".encode()  # refused by the read stage
         if known is not None:  # known(signature, read) -> the stored hash, or read() hashed

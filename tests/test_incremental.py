@@ -302,6 +302,20 @@ def test_a_page_edited_in_place_by_hand_is_put_right_when_it_is_made_again(make_
     equal_to_clean_build(site, tmp_path)
 
 
+def test_an_edit_to_the_file_a_linked_rules_yaml_leads_to_is_seen(make_site, tmp_path):
+    site = make_site({"content/records/r.md": record(findings=finding("a", 2))})
+    (site.root / "config").mkdir()
+    (site.root / "rules.yaml").rename(site.root / "config" / "rules.yaml")
+    (site.root / "rules.yaml").symlink_to(Path("config") / "rules.yaml")
+    assert site.run("build").code == 0
+    target = site.root / "config" / "rules.yaml"
+    target.write_text(target.read_text(encoding="utf-8").replace("total_cap: 100", "total_cap: 90"), "utf-8")
+    result = site.run("build")
+    assert result.code == 0 and "nothing changed" not in result.out
+    assert "90.0" in (site.root / "_site" / "staff" / "S001" / "2026-11.html").read_text(encoding="utf-8")
+    equal_to_clean_build(site, tmp_path)
+
+
 def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
     site = make_site({"content/records/r.md": record()})
     assert site.run("build").code == 0
