@@ -14,7 +14,8 @@ from decimal import Decimal
 
 from site_builder import limits
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
-from site_builder.yamltree import DIRECTION_CHARS, YAML12_NUMBER, Mapping, Node, Scalar, Sequence, kind_words
+from site_builder.yamltree import (DIRECTION_CHARS, YAML11_LETTER_BOOLEAN, YAML12_NUMBER, Mapping, Node, Scalar,
+                                   Sequence, kind_words)
 
 # the contract's pattern; an id may start with `-` (`new --staff=-S1` then; CSV cells so starting are guarded)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -213,6 +214,10 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
     if scalar.plain and YAML12_NUMBER.fullmatch(scalar.text):  # text to PyYAML, a number to newer YAML readers
         diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read as a number by YAML 1.2 readers "
                     "(spreadsheets, other tools), not as an id", f"quote it: '{scalar.text}'")
+        return None
+    if scalar.plain and YAML11_LETTER_BOOLEAN.fullmatch(scalar.text):  # text to PyYAML, yes or no to the spec
+        diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read as a boolean (yes or no) by YAML "
+                    "readers that follow the YAML 1.1 specification, not as an id", f"quote it: '{scalar.text}'")
         return None
     if scalar.kind == "null" or not scalar.text:
         diags.error(scalar.pos, "empty-value", f"{label} is empty", "write the id after the colon")

@@ -89,12 +89,15 @@ DIRECTION_CHARS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 # numbers in YAML 1.2's core schema that YAML 1.1 (PyYAML, here) reads as text: 1e3, 12E3, 0o17
 YAML12_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+|0o[0-7]+")
+# the one-letter booleans of the YAML 1.1 specification, which PyYAML reads as text (y, n: yes, no)
+YAML11_LETTER_BOOLEAN = re.compile("[yYnN]")
 
 
 def as_text(value: str) -> str:
     """`value` written so that YAML reads it as text: quoted when plain it would be a number, a date, a
     boolean or null (an id such as `0012` or `yes`), to this reader or to YAML 1.2's."""
-    if _scalar_kind(value, True) == "str" and not YAML12_NUMBER.fullmatch(value):
+    if _scalar_kind(value, True) == "str" and not YAML12_NUMBER.fullmatch(value) \
+            and not YAML11_LETTER_BOOLEAN.fullmatch(value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -591,13 +591,15 @@ def test_records_deleted_before_the_sign_off_or_only_renamed_after_it_are_not_fl
 
 
 def test_new_quotes_ids_yaml_would_read_as_numbers_or_booleans(make_site):
-    people = PEOPLE.replace("id: S002", 'id: "0012"').replace("id: I01", 'id: "007"').replace("id: S001", 'id: "1e3"')
+    people = PEOPLE.replace("id: S002", 'id: "0012"').replace("id: I01", 'id: "007"').replace("id: S001", 'id: "1e3"') \
+        .replace("id: S003", 'id: "n"').replace("left: 2026-10-31", "left: null")
     site = make_site(people=people)
-    result = site.run("new", "supervisor_monthly", "--staff", "0012", "--staff", "1e3", "--inspector", "007",
-                      "--date", "2026-11-12")
+    result = site.run("new", "supervisor_monthly", "--staff", "0012", "--staff", "1e3", "--staff", "n",
+                      "--inspector", "007", "--date", "2026-11-12")
     assert result.code == 0, result.err
     text = (site.root / result.out.strip()).read_text(encoding="utf-8")
-    assert 'inspector: "007"' in text and 'staff: ["0012", "1e3"]' in text  # (1e3: a number to YAML 1.2)
+    # (1e3: a number to YAML 1.2; n: no to the YAML 1.1 specification)
+    assert 'inspector: "007"' in text and 'staff: ["0012", "1e3", "n"]' in text
     assert site.run("check").code == 0
 
 

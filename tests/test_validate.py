@@ -62,6 +62,7 @@ DUP_PEOPLE = PEOPLE.replace("inspectors:\n", "  - {id: S001, name: 另一人, po
 TYPO_POST = PEOPLE.replace("王芳, post: reception", "王芳, post: recepton")
 BAD_ID = PEOPLE.replace("{id: S002,", "{id: S/002,")
 E_ID = PEOPLE.replace("{id: S002,", "{id: 1e3,")
+Y_ID = PEOPLE.replace("{id: S002,", "{id: Y,")
 BAD_ROLE = PEOPLE.replace("role: office", "role: ofice")
 DEVICE_ID = PEOPLE.replace("{id: I06,", "{id: Con,")
 LEFT_EARLY = PEOPLE.replace("left: 2026-10-31", "left: 2024-10-31")
@@ -205,6 +206,8 @@ CASES = [
          people=TYPO_POST),
     case("bad-id-characters", {}, "bad-id", P, 3, at(BAD_ID, 3, "S/002"), "S/002", people=BAD_ID),
     case("id-yaml-1.2-reads-as-a-number", {}, "id-not-text", P, 3, at(E_ID, 3, "1e3"), "YAML 1.2", people=E_ID),
+    case("id-yaml-1.1-spec-reads-as-a-boolean", {}, "id-not-text", P, 3, at(Y_ID, 3, "Y,"), "yes or no",
+         people=Y_ID),
     case("id-is-a-windows-device", {}, "bad-id", P, 8, at(DEVICE_ID, 8, "Con"), "device on Windows",
          people=DEVICE_ID),
     case("unknown-role", {}, "unknown-reference", P, 9, at(BAD_ROLE, 9, "ofice"), "did you mean `office`",
@@ -426,7 +429,7 @@ def test_an_appeal_naming_a_finding_by_a_number_that_is_one_findings_position_an
     assert [(e["code"], e["line"]) for e in result.json()["errors"]] == [("ambiguous-finding", 3)]
     only = record(findings=finding("a", 2, id='"7"'))  # a number that is only an id names that finding
     assert make_site({R: only, AP: appeal(finding_id="7")}).run("check").code == 0
-    three = record(findings=finding("a", 2, id="X") + finding("b", 1, id="Y") + finding("d", 1, id="Z"))
+    three = record(findings=finding("a", 2, id="X") + finding("b", 1, id="W") + finding("d", 1, id="Z"))
     errors = make_site({R: three, AP: appeal(finding_id='"2"')}).run("check", "--format", "json").json()["errors"]
     assert errors[0]["code"] == "unknown-reference" and "written as a number" in errors[0]["hint"]
 
