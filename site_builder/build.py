@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from site_builder.cache import (FileDigests, Fragments, cache_problem, code_fingerprint, site_folder,
                                  unusable_cache, write_atomically)
-from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.fingerprint import Inputs, layout_folders
+from site_builder.diagnostics import Diagnostics, Pos, site_path
+from site_builder.fingerprint import Inputs, changed, git_state, layout_folders
 from site_builder.publish import (MARKER, check_replaceable, intact, output_lock, output_umask, publishing,
                                   read_manifest, recover)
 
@@ -102,10 +102,11 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
             with output_lock(output):
                 recover(output)  # what a build killed after its swap left beside the output
                 published = read_manifest(output, head_only=True)
-                # (under another umask, the files are published again with the mode it gives)
-                if published.get("inputs") == inputs and published.get("umask") == output_umask() \
-                        and intact(output):
-                    diagnostics = Diagnostics(_kept_warnings(root, inputs))  # said again, as a build says them
+                # (under another umask, the files are published again with the mode it gives; without the
+                # warnings of the build that published it, which a build says again, it is built again)
+                kept = _kept_warnings(root, inputs) if published.get("inputs") == inputs else None
+                if kept is not None and published.get("umask") == output_umask() and intact(output):
+                    diagnostics = Diagnostics(kept)
                     known.report(diagnostics)
                     return BuildResult(diagnostics, {}, unchanged=True, pages=published.get("pages", 0),
                                        others=published.get("count", 0) - published.get("pages", 0))
@@ -117,6 +118,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     from site_builder.render import RenderError
 
     loaded, renderer = _prepare(root, cache, jobs, progress, stats)
+    watched, git = _watched(root, loaded, stats), scanned.git
     del stats, scanned  # memory: the pages need it more
     if unusable:
         unusable_cache(loaded.diagnostics, root, unusable)
@@ -137,17 +139,48 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
             renderer.write_all(writer, jobs, progress)
             if loaded.diagnostics.errors:
                 raise _Failed
+            if _unsettled(root, watched, git, loaded.diagnostics):
+                inputs = writer.inputs = f"{inputs} unsettled"  # the next build is never "nothing changed"
     except (RenderError, _Failed):
         return BuildResult(loaded.diagnostics, None)
-    if cache:
+    if not unusable:  # (`--no-cache` builds keep them too: the build after one may find nothing changed)
         _keep_warnings(root, inputs, loaded.diagnostics)
     return BuildResult.of(loaded.diagnostics, writer.written)
+
+
+def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, tuple]:
+    """full path -> its numbers in the input fingerprint's listing, for every file whose bytes this build read:
+    the sources not taken from the build cache, and the layouts (read as the pages are rendered)."""
+    layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
+    watched = {full: numbers for full, numbers in stats.items() if full.startswith(layouts)}
+    top = str(root / "_")[:-1]  # what the listing's full paths start with
+    for path in loaded.from_disk:
+        numbers = stats.get(top + path)
+        if numbers is not None:
+            watched[top + path] = numbers
+    return watched
+
+
+def _unsettled(root: Path, watched: dict[str, tuple], git: str, diagnostics: Diagnostics) -> bool:
+    """Whether a file this build read, or the commit checked out, changed after the input fingerprint was
+    taken (a save or a commit while it ran): the site shows what was read, and it says so."""
+    moved = changed(watched)
+    for full in moved:
+        diagnostics.warning(Pos(site_path(Path(full), root)), "changed-during-build",
+                            "the file changed while the build was running: the site shows it as it was read",
+                            "nothing to do: the next build reads it again")
+    if git_state(root) != git:
+        diagnostics.warning(Pos("."), "changed-during-build", "git's HEAD moved while the build was running: "
+                            "the site shows the history as it was read", "nothing to do: the next build reads it again")
+        return True
+    return bool(moved)
 
 
 def _keep_warnings(root: Path, inputs: str, diagnostics: Diagnostics) -> None:
     """Keep a published build's warnings with its input fingerprint: a build that finds nothing changed says
     them again (late entries, amendments, … are still there), without reading anything."""
     try:
+        site_folder(root).mkdir(parents=True, exist_ok=True)
         write_atomically(site_folder(root) / "warnings.pickle",
                          ((_WARNINGS, code_fingerprint()), inputs,
                           [d for d in diagnostics.warnings if d.code not in _OF_THIS_RUN]))
@@ -155,14 +188,17 @@ def _keep_warnings(root: Path, inputs: str, diagnostics: Diagnostics) -> None:
         pass
 
 
-def _kept_warnings(root: Path, inputs: str) -> list:
+def _kept_warnings(root: Path, inputs: str) -> list | None:
+    """The warnings of the build that published these inputs; None when they are not known (absent, damaged,
+    or kept for other inputs)."""
     try:
         with open(site_folder(root) / "warnings.pickle", "rb") as handle:
             header, kept_for, warnings = pickle.load(handle)
-    except Exception:  # noqa: BLE001 - absent or damaged: nothing to repeat (the pages are as published)
-        return []
-    return warnings if header == (_WARNINGS, code_fingerprint()) and kept_for == inputs else []
+    except Exception:  # noqa: BLE001 - absent or damaged: not known
+        return None
+    return warnings if header == (_WARNINGS, code_fingerprint()) and kept_for == inputs else None
 
 
 _WARNINGS = "site-builder warnings 1"
-_OF_THIS_RUN = {"cache-discarded", "damaged-manifest"}  # about the cache a build found, not about the site
+# about the cache a build found, or what changed as it ran, not about the site
+_OF_THIS_RUN = {"cache-discarded", "damaged-manifest", "changed-during-build"}

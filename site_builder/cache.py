@@ -36,12 +36,26 @@ _CODE = Path(site_builder.__file__).resolve().parent
 RACY_NS = 2_000_000_000
 
 
+# the libraries whose versions shape what is kept and published: Markdown bodies and their sanitizing are kept as
+# HTML in the build cache, and YAML and Jinja make the rest
+_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pyyaml")
+
+
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """site-builder's version and the bytes of its code (hashed once per process: the code that runs)."""
+    """site-builder's version, the bytes of its code and the versions of the libraries it renders with (worked
+    out once per process: the code that runs). Upgrading one of those is a new builder to the build cache."""
+    from importlib import metadata
+
     digest = hashlib.blake2b(f"site-builder {site_builder.__version__}".encode(), digest_size=16)
     for path in sorted(_CODE.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in _LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"\0{name} {version}".encode())
     return digest.hexdigest()
 
 

@@ -184,7 +184,8 @@ class Inputs:
             if known is not None:
                 trusted = listing.newest() < started - RACY_NS
                 known.remember(self.listing_digest if trusted else "", content, len(listing.paths))
-        head = f"code {code_fingerprint()}\ngit {_git_state(root)}\ncontent {content}\n"
+        self.git = git_state(root)
+        head = f"code {code_fingerprint()}\ngit {self.git}\ncontent {content}\n"
         self.fingerprint = hashlib.blake2b(head.encode(), digest_size=20).hexdigest()
 
     def _whole_listing(self) -> Listing:
@@ -266,6 +267,20 @@ def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: File
     return content
 
 
+def changed(files: dict[str, tuple]) -> list[str]:
+    """Of `files` (full path -> their six numbers in a listing), those whose numbers are not the same now
+    (changed, replaced or gone since): a file saved again changes its change time at least."""
+    out = []
+    for path, numbers in files.items():
+        try:
+            now = _numbers(path, os.lstat(path))
+        except OSError:
+            now = None
+        if now != numbers:
+            out.append(path)
+    return out
+
+
 def _list_file(path: str) -> Listing:
     try:
         info = os.lstat(path)
@@ -304,7 +319,7 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
-def _git_state(root: Path) -> str:
+def git_state(root: Path) -> str:
     """What of git the output depends on besides the files: whether the site is in a repository at all, the
     commit checked out, and where a shallow clone's history is cut off (`git fetch --unshallow` or
     `--deepen` changes what is known of it without moving HEAD)."""

@@ -38,6 +38,7 @@ class Loaded:
     bodies: dict = field(default_factory=dict)  # record path -> its body as sanitized HTML (when asked for)
     removals: list = field(default_factory=list)  # [Removal]: records taken out of signed-off periods
     root: Path | None = None  # the site root, when what is worked out per period is kept in the build cache
+    from_disk: set = field(default_factory=set)  # the sources whose bytes were read (not taken from the cache)
 
     @property
     def ok(self) -> bool:
@@ -112,9 +113,10 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
         return Loaded(files, digests, None, diags)
 
     record_cache = RecordCache(root, "\n".join(digests.get(s.path, "") for s in context_sources)) if cache else None
+    from_disk = {s.path for s in context_sources if s.path not in blobs}
     read = _read_records(root, [(path, doc_id) for path, kind, doc_id in documents if kind == "record"],
                          context, record_cache, jobs, progress or (lambda done, total, what: None), stats,
-                         bodies, blobs)
+                         bodies, blobs, from_disk)
     records, broken, others, html = {}, set(), [], {}
     for path, kind, doc_id in documents:
         if kind == "record":
@@ -131,6 +133,8 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                 source = read_source(root, path, kind, doc_id, diags, blobs.get(path))
             others.append(source)
             digest = source.digest
+            if path not in blobs:
+                from_disk.add(path)
         if digest:
             digests[path] = digest
     if record_cache is not None:
@@ -147,7 +151,7 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
     removed = _removals(root, site, history)
     report_compliance(site, history, audits, diags, removed)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
-                  root if cache else None)
+                  root if cache else None, from_disk)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:
@@ -216,18 +220,22 @@ _PARALLEL_FROM = 2000  # fewer records than this are read faster than workers st
 
 
 def _read_records(root: Path, wanted: list[tuple[str, str]], context: Context, cache: RecordCache | None,
-                  jobs: int, progress, stats: dict, bodies: bool, blobs: dict[str, bytes]) -> dict[str, tuple]:
+                  jobs: int, progress, stats: dict, bodies: bool, blobs: dict[str, bytes],
+                  from_disk: set[str]) -> dict[str, tuple]:
     """path -> (content hash, validated record or None, the file's diagnostics, the body as HTML or None)
     for every record file: from the cache when its bytes are unchanged (and its body was made into HTML,
     if `bodies` asks for that), else read and validated (on every core when many). A file in `blobs` is
-    those bytes (staged in git), whatever is on disk."""
+    those bytes (staged in git), whatever is on disk. The path of each file whose bytes are read from disk is
+    added to `from_disk`."""
     out, missing = {}, []
     top = str(root / "_")[:-1]  # what str(root / path) starts with: plain strings, as pathlib is slow here
     for path, doc_id in wanted:
         sig = None if path in blobs else _signature(top + path, stats)
-        hit = _cached(root, path, sig, cache) if cache is not None else None
+        hit = _cached(root, path, sig, cache, from_disk) if cache is not None else None
         if hit is None or (bodies and hit[1] is not None and hit[3] is None):
             missing.append((path, doc_id, sig))
+            if path not in blobs:
+                from_disk.add(path)
         else:
             out[path] = hit
     if jobs > 1 and len(missing) >= _PARALLEL_FROM:
@@ -288,11 +296,12 @@ def _signature(full: str, stats: dict) -> tuple | None:
         return None
 
 
-def _cached(root: Path, path: str, sig: tuple | None, cache: RecordCache) -> tuple | None:
+def _cached(root: Path, path: str, sig: tuple | None, cache: RecordCache, from_disk: set[str]) -> tuple | None:
     if sig is None or sig[0] > limits.MAX_RECORD_BYTES:
         return None
 
     def read_digest() -> str:
+        from_disk.add(path)
         with open(root / path, "rb") as handle:
             return content_digest(handle.read())
 

@@ -108,6 +108,7 @@ class Writer:
         self.base = base or {}  # path -> digest of the files already in the staging folder
         self.written: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        self.inputs = ""  # the input fingerprint the manifest is to name (publishing() sets it)
         self._folders: set[str] = set()
         self._staging, self._published = str(staging) + os.sep, str(published) + os.sep
         self._owner = os.getpid()
@@ -314,12 +315,13 @@ def _publish(output: Path, inputs: str, reuse: bool):
         files = previous.get("files", {})
         base = _shared(base, files)  # and the spare manifest's own strings are let go
         writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
+        writer.inputs = inputs
         yield writer
         writer.remove_stale()
         # the last build's lists are done with: let them go before the new manifest is put into words
         writer.previous = writer.previous_keys = writer.base = {}
         del previous, files, base
-        head = {"generator": GENERATOR, "inputs": inputs, "umask": umask,
+        head = {"generator": GENERATOR, "inputs": writer.inputs, "umask": umask,
                 "pages": sum(path.endswith(".html") for path in writer.written),
                 "count": len(writer.written)}
         with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site

@@ -902,3 +902,24 @@ def test_moving_a_record_is_not_called_its_last_change(repo):
     assert site.run("build").code == 0
     page = (site.root / "_site/en/records/2026/11/filed/sup-S001.html").read_text(encoding="utf-8")
     assert "last changed by Someone on 29 Nov 2026" in page
+
+
+def test_a_commit_undone_while_a_build_ran_is_not_taken_for_the_published_history(repo, monkeypatch):
+    import site_builder.pipeline as pipeline
+
+    site = repo({REC: record()})
+    assert site.run("build").code == 0
+    site.write("content/records/2026/11/other.md", record(date="2026-11-13"))  # something for the build to do
+    start_history = pipeline.start_history
+
+    def committed_meanwhile(*args, **kwargs):  # after the input fingerprint, before the history is read
+        git(site, "commit", "-q", "--allow-empty", "-m", "meanwhile")
+        return start_history(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "start_history", committed_meanwhile)
+    result = site.run("build")
+    assert result.code == 0 and ".: warning: changed-during-build: git's HEAD moved" in result.err
+    monkeypatch.setattr(pipeline, "start_history", start_history)
+    git(site, "reset", "-q", "--soft", "HEAD~1")  # back at the commit the fingerprint was taken at
+    assert "nothing changed" not in site.run("build").out
+

@@ -316,6 +316,63 @@ def test_an_edit_to_the_file_a_linked_rules_yaml_leads_to_is_seen(make_site, tmp
     equal_to_clean_build(site, tmp_path)
 
 
+def test_a_file_saved_while_a_build_reads_the_site_is_read_again_by_the_next_build(make_site, tmp_path,
+                                                                                   monkeypatch):
+    import site_builder.pipeline as pipeline
+
+    site = make_site({"content/records/r.md": record(body="版本甲")})
+    assert site.run("build").code == 0
+    page = site.root / "_site" / "records" / "r.html"
+    source = site.root / "content" / "records" / "r.md"
+    saved = source.read_bytes()
+    discover = pipeline.discover
+
+    def saved_meanwhile(*args, **kwargs):  # after the input fingerprint, before the records are read
+        source.write_bytes(saved.replace("版本甲".encode(), "版本乙".encode()))
+        return discover(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "discover", saved_meanwhile)
+    site.write("content/records/s.md", record(date="2026-11-13"))  # something for the build to do
+    result = site.run("build")
+    assert result.code == 0 and "版本乙" in page.read_text(encoding="utf-8")
+    assert "content/records/r.md: warning: changed-during-build" in result.err
+    monkeypatch.setattr(pipeline, "discover", discover)
+    source.write_bytes(saved)  # undone: the bytes the last build's fingerprint was taken of
+    result = site.run("build")
+    assert "nothing changed" not in result.out and "版本甲" in page.read_text(encoding="utf-8")
+    equal_to_clean_build(site, tmp_path)
+
+
+def test_a_build_that_finds_nothing_changed_says_the_warnings_of_the_build_it_follows(make_site):
+    site = make_site({"content/records/r.md": record(), "content/records/notes.txt": "not a record"})
+    first = site.run("build", "--no-cache")
+    assert first.code == 0 and "ignored-file" in first.err
+    again = site.run("build")  # after a build without the cache
+    assert "nothing changed" in again.out and "ignored-file" in again.err
+    shutil.rmtree(cache_folder(site))  # the warnings kept with the fingerprint are gone: built again to know them
+    again = site.run("build")
+    assert "nothing changed" not in again.out and "ignored-file" in again.err
+    assert "nothing changed" in site.run("build").out
+
+
+def test_another_version_of_a_library_the_pages_are_made_with_is_another_builder_to_the_cache(monkeypatch):
+    from importlib import metadata
+
+    from site_builder import cache
+
+    cache.code_fingerprint.cache_clear()
+    ours = cache.code_fingerprint()
+    installed = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "0.0.1" if name == "nh3" else installed(name))
+    cache.code_fingerprint.cache_clear()
+    try:
+        assert cache.code_fingerprint() != ours  # bodies kept as HTML were sanitized by the other nh3
+    finally:
+        monkeypatch.undo()
+        cache.code_fingerprint.cache_clear()
+    assert cache.code_fingerprint() == ours
+
+
 def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
     site = make_site({"content/records/r.md": record()})
     assert site.run("build").code == 0
