@@ -49,16 +49,24 @@ class Catalog:
         return f"{_EN_MONTHS[month - 1]} {year}"
 
 
-def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics) -> dict[str, str]:
+FALLBACK_LANGUAGE = "en"  # whose shipped strings a site's default language without any of its own is shown in
+
+
+def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics,
+                 default: bool = False) -> dict[str, str]:
     """The UI strings of `language` from `layouts/i18n/<language>.yaml` of each layout folder: the ones
-    shipped with site-builder, overridden key by key by the site's own (a site may give only some)."""
+    shipped with site-builder, overridden key by key by the site's own (a site may give only some). The
+    `default` language of a site falls back to the English strings, any other to the default language's."""
     strings: dict[str, str] = {}
     found = [folder / "i18n" / f"{language}.yaml" for folder in reversed(folders)]  # the shipped ones first
     found = [path for path in found if path.is_file()]
     if not found:
         rel = f"layouts/i18n/{language}.yaml"  # (the site's own layouts, whether or not it has any yet)
+        meanwhile = "English" if default else "the default language's"
         diags.warning(Pos(rel), "missing-catalog", f"no UI strings for `{language}`",
-                      f"add {rel} to the site; the default language's strings are used meanwhile")
+                      f"add {rel} to the site; {meanwhile} strings are used meanwhile")
+        if default and language != FALLBACK_LANGUAGE:
+            return load_strings(folders, root, FALLBACK_LANGUAGE, diags, default=True)
     for path in found:
         strings.update(_read_catalog(path, root, strings, diags))
     return strings

@@ -117,7 +117,7 @@ class Renderer:
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
         self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
-        default = load_strings(folders, root, self.rules.language, diags)
+        default = load_strings(folders, root, self.rules.language, diags, default=True)
         self.catalogs = {lang: Catalog(lang, default if lang == self.rules.language
                                        else load_strings(folders, root, lang, diags), default)
                          for lang in self.rules.languages}

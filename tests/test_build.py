@@ -787,6 +787,21 @@ def test_a_language_without_ui_strings_is_told_to_add_them_to_the_site(make_site
     assert "add layouts/i18n/fr.yaml to the site" in result.err and str(REPO) not in result.err
 
 
+def test_a_default_language_without_ui_strings_shows_the_english_ones_not_their_keys(make_site):
+    from conftest import RULES
+
+    site = make_site({"content/records/2026/11/r.md": record()},
+                     rules=RULES.replace("  language: zh-CN", "  language: fr")
+                     .replace("  languages: [zh-CN, en]", "  languages: [fr, en]"))
+    result = site.run("build")
+    assert result.code == 0 and "layouts/i18n/fr.yaml: warning: missing-catalog" in result.err
+    assert "English strings are used meanwhile" in result.err
+    english = (site.root / "_site" / "en" / "index.html").read_text(encoding="utf-8")
+    french = (site.root / "_site" / "index.html").read_text(encoding="utf-8")
+    assert "skip_to_content" not in french and english.count("Skip to") == french.count("Skip to") == 1
+    assert '<html lang="fr">' in french
+
+
 def test_what_inspectors_wrote_is_marked_in_its_language_on_pages_in_another(make_site):
     from conftest import finding
 
