@@ -84,6 +84,10 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     rules = site.rules
     in_past_of = _Ancestry(history.parents)
     signed = signed_in(site, history)
+    listed_by: dict[str, set[str]] = {}  # email -> the inspectors whose git_emails list it
+    for inspector in site.inspectors.values():
+        for email in inspector.git_emails:
+            listed_by.setdefault(email, set()).add(inspector.id)
     out = {}
     for record in site.records.values():
         file_history = history.of(record.path)
@@ -100,8 +104,10 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
             emails = site.inspectors[record.inspector].git_emails
             if emails:
                 foreign = tuple(c for c in file_history.changes if c.email not in emails)
-                if foreign:
-                    flags.append(AUTHOR_MISMATCH)
+            else:  # they list none: a commit under an email another inspector lists is still not theirs
+                foreign = tuple(c for c in file_history.changes if c.email in listed_by)
+            if foreign:
+                flags.append(AUTHOR_MISMATCH)
         sign_off = signed.get(period.key)
         amendments = tuple(c for c in file_history.changes if sign_off and not in_past_of(sign_off, c))
         if amendments:
@@ -142,8 +148,19 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                           "a signed-off period should only change through an appeal")
         if AUTHOR_MISMATCH in audit.flags:
             emails = ", ".join(sorted({c.email or "(no email)" for c in audit.foreign}))
-            diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
-                          f"`{record.inspector}`'s git_emails", "commit records under your own name")
+            if site.inspectors[record.inspector].git_emails:
+                diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
+                              f"`{record.inspector}`'s git_emails", "commit records under your own name")
+            else:
+                owners = ", ".join(f"`{i}`" for i in sorted({i for c in audit.foreign for i in _listed(site, c.email)}))
+                diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
+                              f"with, not by inspector `{record.inspector}`",
+                              "commit records under your own name, and list your own emails in people.yaml")
+
+
+def _listed(site: Site, email: str) -> list[str]:
+    """The inspectors whose git_emails list `email`."""
+    return [i.id for i in site.inspectors.values() if email in i.git_emails]
 
 
 def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:

@@ -91,11 +91,17 @@ def test_author_mismatch_when_someone_else_commits(repo):
     assert [w["code"] for w in warnings] == ["author-mismatch"] and "intern@example.com" in warnings[0]["message"]
 
 
-def test_no_mismatch_for_an_inspector_without_git_emails(repo):
+def test_an_inspector_without_git_emails_is_told_apart_only_from_another_inspectors_emails(repo):
     site = repo()
     site.write(REC, record(type_="qa_monthly", inspector="I05"))
     commit(site, "qa check", email="anyone@example.com")
-    assert "author_mismatch" not in flags(site)
+    assert "author_mismatch" not in flags(site)  # anyone may be I05: they list no email
+    site.write(REC, record(type_="qa_monthly", inspector="I05", body="补充。"))
+    commit(site, "edited", email="LiNa@example.com")  # I01's email (letter case aside): not I05
+    assert "author_mismatch" in flags(site)
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [w["code"] for w in warnings] == ["author-mismatch"]
+    assert "lina@example.com, which inspector `I01` commits with, not by inspector `I05`" in warnings[0]["message"]
 
 
 def test_amended_after_sign_off(repo):
