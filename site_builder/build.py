@@ -164,7 +164,7 @@ def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, t
 def _unsettled(root: Path, watched: dict[str, tuple], git: str, diagnostics: Diagnostics) -> bool:
     """Whether a file this build read, or the commit checked out, changed after the input fingerprint was
     taken (a save or a commit while it ran): the site shows what was read, and it says so."""
-    moved = changed(watched)
+    moved = changed(watched, root)
     for full in moved:
         diagnostics.warning(Pos(site_path(Path(full), root)), "changed-during-build",
                             "the file changed while the build was running: the site shows it as it was read",

@@ -76,9 +76,9 @@ class Listing:
         return self._entries
 
 
-def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]:
+def _list(folders: list[str], within: str | None, descend: bool = True) -> tuple[Listing, list[str]]:
     """The files under `folders` (only those directly in them unless `descend`), and, when not
-    descending, the folders found in them."""
+    descending, the folders found in them. A link to a file inside the folder `within` counts as that file."""
     listing, found = Listing(), []
     paths, numbers = listing.paths, listing.numbers
     pending = list(folders)
@@ -96,57 +96,72 @@ def _list(folders: list[str], descend: bool = True) -> tuple[Listing, list[str]]
                         listing.unreadable.append(entry.path)
                         continue
                     paths.append(entry.path)
-                    numbers += _numbers(entry.path, info)
+                    numbers += _numbers(entry.path, info, within)
         except OSError:
             listing.unreadable.append(directory)
     return listing, found
 
 
-def _numbers(path: str, info: os.stat_result) -> tuple[int, ...]:
-    """A file's six numbers in a listing. A symbolic link (one the read stage follows: rules.yaml, or a file
-    linking within content/) has the numbers of the file it leads to, under its own mode: editing that file
-    changes the listing as editing the link's own would."""
+def _numbers(path: str, info: os.stat_result, within: str | None) -> tuple[int, ...]:
+    """A file's six numbers in a listing. A symbolic link to a regular file inside the folder `within` (the
+    site: the read stage follows such a link, as rules.yaml linked to a file elsewhere in the site) has the
+    numbers of that file, under its own mode: editing that file changes the listing as editing the link's own
+    would. Any other link has its own numbers (the read stage refuses it, and its target is never looked at)."""
     if stat.S_ISLNK(info.st_mode):
-        try:
-            followed = os.stat(path)
+        followed = _followed(path, within)
+        if followed is not None:
             return (info.st_mode, followed.st_size, followed.st_mtime_ns, followed.st_ctime_ns, followed.st_ino,
                     followed.st_dev)
-        except OSError:
-            pass  # a dangling link: its own numbers (the read stage says what is wrong)
     return info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev
 
 
-def _walk_and_send(folders: list[str]):
+def _followed(link: str, within: str | None) -> os.stat_result | None:
+    """The stat of the regular file `link` leads to, when that file is inside the folder `within` (a real path,
+    links resolved); else None (dangling, a folder or a device, or outside: /proc/kmsg says it is a regular file
+    and never ends). No link is followed without a `within`."""
+    if not within:
+        return None
+    try:
+        target = os.path.realpath(link)
+        if not target.startswith(within + os.sep):
+            return None
+        followed = os.stat(target)
+    except (OSError, ValueError):
+        return None
+    return followed if stat.S_ISREG(followed.st_mode) else None
+
+
+def _walk_and_send(folders: list[str], within: str):
     """In a forked worker: its share of the walk, the digest first, the listing only if asked for."""
-    listing, _ = _list(folders)
+    listing, _ = _list(folders, within)
     yield listing.digest()
     yield listing.paths, listing.numbers, listing.unreadable
 
 
-def _scan_folder(base: str, split: bool) -> tuple[bytes, Listing, workers.Forked | None]:
+def _scan_folder(base: str, split: bool, within: str) -> tuple[bytes, Listing, workers.Forked | None]:
     """Walk one folder tree: (digest of its listing, the listing of the files this process walked, the
     worker that walked the rest or None). The first levels are listed until there are subtrees enough to
     share between two processes; with `split`, a forked worker walks every other one. The digest is the
     same whether the walk was shared or not."""
     listing, folders = Listing(), [base]
     while folders and len(folders) < 8:
-        level, folders = _list(folders, descend=False)
+        level, folders = _list(folders, within, descend=False)
         listing.extend(level)
         folders.sort()
     theirs, ours = folders[0::2], folders[1::2]
     digest = hashlib.blake2b(listing.digest(), digest_size=20)
-    worker = workers.Forked(_walk_and_send, theirs) if split and len(folders) >= 2 else None
+    worker = workers.Forked(_walk_and_send, theirs, within) if split and len(folders) >= 2 else None
     if worker is None:
-        shared = _list(theirs)[0]
+        shared = _list(theirs, within)[0]
         listing.extend(shared)
         digest.update(shared.digest())
-    mine = _list(ours)[0]
+    mine = _list(ours, within)[0]
     if worker is not None:
         try:
             digest.update(worker.next())
         except EOFError:  # the worker failed: walk its share here
             worker.close()
-            worker, shared = None, _list(theirs)[0]
+            worker, shared = None, _list(theirs, within)[0]
             listing.extend(shared)
             digest.update(shared.digest())
     listing.extend(mine)
@@ -160,16 +175,17 @@ class Inputs:
     def __init__(self, root: Path, layouts: list[Path], known: FileDigests | None = None, jobs: int = 1):
         self.trees = [("rules", root / "rules.yaml"), ("content", root / "content")] + \
             [(f"layouts {n}", folder) for n, folder in enumerate(layouts)]
+        self.within = os.path.realpath(root)  # links to files inside the site count as those files
         started = time.time_ns()
         listing, digest, worker = Listing(), hashlib.blake2b(digest_size=20), None
         split = known is not None and jobs > 1 and known.count >= _SPLIT_FROM
         for label, base in self.trees:
             if base.is_dir():
-                part, mine, helper = _scan_folder(str(base), split and label == "content")
+                part, mine, helper = _scan_folder(str(base), split and label == "content", self.within)
                 worker = worker or helper
                 listing.extend(mine)
             elif os.path.lexists(base):
-                single = _list_file(str(base))
+                single = _list_file(str(base), self.within)
                 listing.extend(single)
                 part = single.digest()
             else:
@@ -195,7 +211,7 @@ class Inputs:
                 paths, numbers, unreadable = self._worker.next()
                 self._listing.extend(Listing(paths, numbers, unreadable))
             except EOFError:  # the worker failed after all: walk its share here
-                self._listing.extend(_list(*self._worker.args)[0])
+                self._listing.extend(_list(*self._worker.args)[0])  # (folders, within)
             finally:
                 self.close()
         return self._listing
@@ -237,7 +253,7 @@ class Inputs:
         for name in sorted(groups):
             files = sorted(groups[name])
             digest.update(f"folder {name}\n".encode("utf-8", "surrogateescape"))
-            digest.update(_folder_digest(name, files, known, started))
+            digest.update(_folder_digest(name, files, known, started, self.within))
         for path in sorted(listing.unreadable):
             digest.update(f"unreadable {path}\n".encode("utf-8", "surrogateescape"))
         if known is not None:
@@ -246,7 +262,7 @@ class Inputs:
 
 
 def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: FileDigests | None,
-                   started: int) -> bytes:
+                   started: int, within: str) -> bytes:
     """The digest of the files directly in one folder of a tree: (name, full path, stat numbers) each."""
     listing = hashlib.blake2b(pickle.dumps([(name, numbers) for name, _, numbers in files],
                                            protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
@@ -260,20 +276,20 @@ def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: File
     for name, path, numbers in files:
         stored = None if known is None else lambda sig, read, name=name: known.digest(folder, name, sig, read)
         digest.update(f"file {name}\n".encode("utf-8", "surrogateescape"))
-        digest.update(_file_digest(path, numbers, stored))
+        digest.update(_file_digest(path, numbers, stored, within))
     content = digest.digest()
     if known is not None:
         known.hashed(folder, listing, trusted, content)
     return content
 
 
-def changed(files: dict[str, tuple]) -> list[str]:
-    """Of `files` (full path -> their six numbers in a listing), those whose numbers are not the same now
-    (changed, replaced or gone since): a file saved again changes its change time at least."""
-    out = []
+def changed(files: dict[str, tuple], root: Path) -> list[str]:
+    """Of `files` (full path -> their six numbers in the listing of the site `root`), those whose numbers are
+    not the same now (changed, replaced or gone since): a file saved again changes its change time at least."""
+    out, within = [], os.path.realpath(root)
     for path, numbers in files.items():
         try:
-            now = _numbers(path, os.lstat(path))
+            now = _numbers(path, os.lstat(path), within)
         except OSError:
             now = None
         if now != numbers:
@@ -281,26 +297,23 @@ def changed(files: dict[str, tuple]) -> list[str]:
     return out
 
 
-def _list_file(path: str) -> Listing:
+def _list_file(path: str, within: str | None) -> Listing:
     try:
         info = os.lstat(path)
     except OSError:
         return Listing(unreadable=[path])
-    return Listing([path], list(_numbers(path, info)))
+    return Listing([path], list(_numbers(path, info, within)))
 
 
-def _file_digest(path: str, numbers: tuple, known=None) -> bytes:
+def _file_digest(path: str, numbers: tuple, known=None, within: str | None = None) -> bytes:
     """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
     stage reports it, and reading it here could block or never end."""
     mode, size = numbers[0], numbers[1]
     try:
-        if stat.S_ISLNK(mode):  # where it leads, and the bytes there (what the read stage reads)
+        if stat.S_ISLNK(mode):  # where it leads, and the bytes there when the read stage may read them
             led = f"special {stat.S_IFMT(mode)} {os.readlink(path)}".encode("utf-8", "surrogateescape")
-            try:
-                followed = os.stat(path)
-            except OSError:
-                return led
-            if stat.S_ISREG(followed.st_mode) and followed.st_size <= limits.MAX_DATA_FILE_BYTES:
+            followed = _followed(path, within)
+            if followed is not None and followed.st_size <= limits.MAX_DATA_FILE_BYTES:
                 return led + b"\0" + hashlib.blake2b(_read(path), digest_size=16).digest()
             return led
         if not stat.S_ISREG(mode):
@@ -347,7 +360,7 @@ def templates_fingerprint(layouts: list[Path]) -> str:
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"code {code_fingerprint()}\n".encode())
     for n, folder in enumerate(layouts):
-        listing = _list([str(folder)])[0] if folder.is_dir() else _list_file(str(folder))
+        listing = _list([str(folder)], None)[0] if folder.is_dir() else _list_file(str(folder), None)
         for path, numbers in sorted(listing.entries().items()):
             digest.update(f"layouts {n}/{path[len(str(folder)) + 1:]}\n".encode("utf-8", "surrogateescape"))
             digest.update(_file_digest(path, numbers, None))

@@ -373,6 +373,20 @@ def test_another_version_of_a_library_the_pages_are_made_with_is_another_builder
     assert cache.code_fingerprint() == ours
 
 
+def test_a_link_leading_out_of_the_site_is_refused_without_its_target_being_read(make_site, tmp_path, monkeypatch):
+    import site_builder.fingerprint as fingerprint
+
+    site = make_site({"content/records/r.md": record()})
+    outside = tmp_path / "elsewhere.md"  # (/proc/kmsg says it is a regular file, and a read never ends)
+    outside.write_text(record(), encoding="utf-8")
+    (site.root / "content" / "records" / "evil.md").symlink_to(outside)
+    read, real = [], fingerprint._read
+    monkeypatch.setattr(fingerprint, "_read", lambda path: read.append(path) or real(path))
+    result = site.run("build")
+    assert result.code == 1 and "content/records/evil.md: symlink: the file links outside" in result.err
+    assert not any(path.endswith("evil.md") for path in read)
+
+
 def test_a_page_removed_or_added_by_hand_is_put_right_by_the_next_build(make_site):
     site = make_site({"content/records/r.md": record()})
     assert site.run("build").code == 0
