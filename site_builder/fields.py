@@ -89,9 +89,10 @@ class Fields:
         node, label = self._get(key)
         return None if node is None else as_text(node, label, self.diags)
 
-    def ident(self, key: str) -> str | None:
+    def ident(self, key: str, naming: bool = False) -> str | None:
+        """An id; with `naming`, where the id is given to someone or something (see as_id)."""
         node, label = self._get(key)
-        return None if node is None else as_id(node, label, self.diags)
+        return None if node is None else as_id(node, label, self.diags, naming)
 
     def date(self, key: str) -> date | None:
         node, label = self._get(key)
@@ -203,7 +204,10 @@ def _id_hint(text: str) -> str:
     return "ids use only letters, digits, `_` and `-`, at most 32 characters"
 
 
-def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
+def as_id(node: Node, label: str, diags: Diagnostics, naming: bool = False) -> str | None:
+    """An id: text of letters, digits, `_` and `-`. Where an id is given to a person or a finding (`naming`),
+    a one-letter boolean of the YAML 1.1 specification (y, n) is refused too; the keys of rules.yaml (items a
+    to z, …), and everything that names them, may be any letter."""
     scalar = _scalar(node, label, "an id", diags)
     if scalar is None:
         return None
@@ -215,7 +219,7 @@ def as_id(node: Node, label: str, diags: Diagnostics) -> str | None:
         diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read as a number by YAML 1.2 readers "
                     "(spreadsheets, other tools), not as an id", f"quote it: '{scalar.text}'")
         return None
-    if scalar.plain and YAML11_LETTER_BOOLEAN.fullmatch(scalar.text):  # text to PyYAML, yes or no to the spec
+    if naming and scalar.plain and YAML11_LETTER_BOOLEAN.fullmatch(scalar.text):  # text to PyYAML, yes/no to the spec
         diags.error(scalar.pos, "id-not-text", f"{label} `{scalar.text}` is read as a boolean (yes or no) by YAML "
                     "readers that follow the YAML 1.1 specification, not as an id", f"quote it: '{scalar.text}'")
         return None

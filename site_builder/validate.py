@@ -176,7 +176,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                    required={"id": "a unique id such as S001", "name": "the person's name",
                              "post": f"their post: {one_of(rules.forms)}"},
                    optional={"joined": "first day employed", "left": "last day employed"})
-        person_id, name, post = f.ident("id"), _name(f, diags), f.ident("post")
+        person_id, name, post = f.ident("id", naming=True), _name(f, diags), f.ident("post")
         if post is not None and post not in rules.forms:
             diags.error(f.pos("post"), "unknown-reference", f"post `{post}` has no form in rules.yaml"
                         f"{did_you_mean(post, rules.forms)}", f"posts: {one_of(rules.forms)}")
@@ -193,7 +193,7 @@ def validate_people(source: Source, rules: Rules, diags: Diagnostics, staff: dic
                    required={"id": "a unique id such as I01", "name": "the person's name",
                              "role": f"their role: {one_of(rules.roles)}"},
                    optional={"git_emails": "emails they commit with"})
-        person_id, name, role = f.ident("id"), _name(f, diags), f.ident("role")
+        person_id, name, role = f.ident("id", naming=True), _name(f, diags), f.ident("role")
         if role is not None and role not in rules.roles:
             diags.error(f.pos("role"), "unknown-reference", f"role `{role}` is not in rules.yaml"
                         f"{did_you_mean(role, rules.roles)}", f"roles: {one_of(rules.roles)}")
@@ -364,7 +364,7 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
         if not e.ok:
             continue
         errors = len(diags.errors)
-        finding_id = e.ident("id") if e.has("id") else str(position)
+        finding_id = e.ident("id", naming=True) if e.has("id") else str(position)
         if finding_id is not None and finding_id in ids:  # (an id that is not one was reported already)
             diags.error(e.pos("id"), "duplicate-id", f"finding id `{finding_id}` is used twice in this record "
                         f"(findings {ids[finding_id]} and {position})", "give each finding its own id")

@@ -516,3 +516,14 @@ def test_the_nearest_allowed_points_are_inside_the_band():
         "points go in steps of 0.5: 0.5"  # (0 is below the band)
     assert _step_hint(Decimal("1.3"), Decimal("0.5")) == "points go in steps of 0.5: 1 or 1.5"
     assert "E" not in _step_hint(Decimal("3E-32"), Decimal("2E-32"))  # written out, never as 2E-32
+
+
+def test_a_rules_key_may_be_any_letter_though_an_id_of_y_or_n_is_refused(make_site):
+    rules = RULES.replace("\n      j:\n", "\n      n:\n")  # the tenth item keyed `n`, as a form of 14 items would
+    site = make_site({R: record(findings=finding("n", 1))}, rules=rules)
+    assert site.run("check").code == 0, site.run("check").err
+    assert site.scores()["2026-11"]["staff"]["S001"]["sheets"]["supervisor_monthly"]["items"]["n"] == 9
+    named = make_site({R: record(findings=finding("a", 1, id="n"))})  # a finding given the id `n`
+    errors = named.run("check", "--format", "json").json()["errors"]
+    assert [e["code"] for e in errors] == ["id-not-text"] and "yes or no" in errors[0]["message"]
+
