@@ -139,8 +139,12 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
             renderer.write_all(writer, jobs, progress)
             if loaded.diagnostics.errors:
                 raise _Failed
-            if _unsettled(root, watched, git, loaded.diagnostics):
+            moved = _moved(root, watched, git, loaded.diagnostics)
+            if moved:
                 inputs = writer.inputs = f"{inputs} unsettled"  # the next build is never "nothing changed"
+                layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
+                if any(path.startswith(layouts) for path in moved):  # pages made with a layout their keys do
+                    writer.keys.clear()  # not say: the next build makes every page again
     except (RenderError, _Failed):
         return BuildResult(loaded.diagnostics, None)
     if not unusable:  # (`--no-cache` builds keep them too: the build after one may find nothing changed)
@@ -148,32 +152,48 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     return BuildResult.of(loaded.diagnostics, writer.written)
 
 
-def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, tuple]:
-    """full path -> its numbers in the input fingerprint's listing, for every file whose bytes this build read:
-    the sources not taken from the build cache, and the layouts (read as the pages are rendered)."""
+def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, tuple | None]:
+    """full path -> its numbers in the input fingerprint's listing (None: not in it, found since), for every
+    file whose bytes or whose absence this build went by: the sources not taken from the build cache, those
+    found that the listing did not have, the content files it has that were not found, and the layouts (read
+    as the pages are rendered)."""
     layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
-    watched = {full: numbers for full, numbers in stats.items() if full.startswith(layouts)}
+    watched: dict[str, tuple | None] = {full: numbers for full, numbers in stats.items() if full.startswith(layouts)}
     top = str(root / "_")[:-1]  # what the listing's full paths start with
     for path in loaded.from_disk:
-        numbers = stats.get(top + path)
-        if numbers is not None:
-            watched[top + path] = numbers
+        if top + path in stats:
+            watched[top + path] = stats[top + path]
+    found = set(loaded.files)
+    for path in found:
+        if top + path not in stats:
+            watched[top + path] = None
+    content = top + "content" + os.sep
+    for full, numbers in stats.items():
+        if full.startswith(content) and full[len(top):] not in found:
+            watched[full] = numbers
     return watched
 
 
-def _unsettled(root: Path, watched: dict[str, tuple], git: str, diagnostics: Diagnostics) -> bool:
-    """Whether a file this build read, or the commit checked out, changed after the input fingerprint was
-    taken (a save or a commit while it ran): the site shows what was read, and it says so."""
+def _moved(root: Path, watched: dict[str, tuple | None], git: str, diagnostics: Diagnostics) -> list[str]:
+    """The files this build went by that changed, came or went after the input fingerprint was taken (a save,
+    a checkout or a commit while it ran), and "." when the commit checked out moved: the site shows what was
+    read, and a warning says so."""
     moved = changed(watched, root)
-    for full in moved:
+    for full in moved[:_SAID]:
         diagnostics.warning(Pos(site_path(Path(full), root)), "changed-during-build",
-                            "the file changed while the build was running: the site shows it as it was read",
-                            "nothing to do: the next build reads it again")
+                            "the file changed, came or went while the build was running: the site shows what "
+                            "was read", "nothing to do: the next build reads it again")
+    if len(moved) > _SAID:
+        diagnostics.warning(Pos("."), "changed-during-build", f"{len(moved) - _SAID} other files changed, came or "
+                            "went while the build was running", "nothing to do: the next build reads them again")
     if git_state(root) != git:
         diagnostics.warning(Pos("."), "changed-during-build", "git's HEAD moved while the build was running: "
                             "the site shows the history as it was read", "nothing to do: the next build reads it again")
-        return True
-    return bool(moved)
+        moved.append(".")
+    return moved
+
+
+_SAID = 5  # files named one by one in changed-during-build warnings (a checkout may change thousands)
 
 
 def _keep_warnings(root: Path, inputs: str, diagnostics: Diagnostics) -> None:

@@ -283,16 +283,17 @@ def _folder_digest(folder: str, files: list[tuple[str, str, tuple]], known: File
     return content
 
 
-def changed(files: dict[str, tuple], root: Path) -> list[str]:
-    """Of `files` (full path -> their six numbers in the listing of the site `root`), those whose numbers are
-    not the same now (changed, replaced or gone since): a file saved again changes its change time at least."""
+def changed(files: dict[str, tuple | None], root: Path) -> list[str]:
+    """Of `files` (full path -> their six numbers in the listing of the site `root`, or None for a file that was
+    not in it), those whose numbers are not the same now (changed, replaced or gone since, and every one that
+    was not in it): a file saved again changes its change time at least."""
     out, within = [], os.path.realpath(root)
     for path, numbers in files.items():
         try:
             now = _numbers(path, os.lstat(path), within)
         except OSError:
             now = None
-        if now != numbers:
+        if numbers is None or now != numbers:  # (one that came, even if gone again: it was read)
             out.append(path)
     return out
 

@@ -910,7 +910,7 @@ def test_moving_a_record_is_not_called_its_last_change(repo):
     assert "last changed by Someone on 29 Nov 2026" in page
 
 
-def test_a_commit_undone_while_a_build_ran_is_not_taken_for_the_published_history(repo, monkeypatch):
+def test_a_commit_made_while_a_build_runs_is_said_and_the_next_build_reads_the_history_again(repo, monkeypatch):
     import site_builder.pipeline as pipeline
 
     site = repo({REC: record()})

@@ -343,6 +343,59 @@ def test_a_file_saved_while_a_build_reads_the_site_is_read_again_by_the_next_bui
     equal_to_clean_build(site, tmp_path)
 
 
+@pytest.mark.parametrize("meanwhile", ["gone and back", "come and gone"])
+def test_a_record_that_comes_or_goes_while_a_build_runs_is_looked_for_again_by_the_next(make_site, tmp_path,
+                                                                                        monkeypatch, meanwhile):
+    import site_builder.pipeline as pipeline
+
+    site = make_site({"content/records/r.md": record(), "content/records/q.md": record(date="2026-11-14")})
+    assert site.run("build").code == 0
+    q = site.root / "content" / "records" / "q.md"
+    saved = q.read_bytes()
+    if meanwhile == "come and gone":
+        q.unlink()
+        assert site.run("build").code == 0
+    discover = pipeline.discover
+
+    def checked_out_meanwhile(*args, **kwargs):  # after the input fingerprint (`git checkout other` …)
+        q.unlink() if q.exists() else q.write_bytes(saved)
+        return discover(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "discover", checked_out_meanwhile)
+    site.write("content/records/s.md", record(date="2026-11-13"))  # something for the build to do
+    result = site.run("build")
+    assert result.code == 0 and "content/records/q.md: warning: changed-during-build" in result.err
+    monkeypatch.setattr(pipeline, "discover", discover)
+    q.unlink() if q.exists() else q.write_bytes(saved)  # (… `git checkout -`): as at the fingerprint
+    assert "nothing changed" not in site.run("build").out
+    equal_to_clean_build(site, tmp_path)
+
+
+def test_a_layout_saved_while_pages_are_made_and_undone_leaves_no_page_made_with_it(make_site, tmp_path,
+                                                                                   monkeypatch):
+    import site_builder.render as render
+
+    site = make_site({"content/records/r.md": record()})
+    site.write("layouts/record.html", (REPO / "layouts" / "record.html").read_text(encoding="utf-8"))
+    assert site.run("build").code == 0
+    layout = site.root / "layouts" / "record.html"
+    saved = layout.read_bytes()
+    write_all = render.Renderer.write_all
+
+    def saved_meanwhile(self, *args, **kwargs):  # after the page keys were made, before Jinja reads the layout
+        layout.write_bytes(saved.replace(b"<h1", b'<h1 data-mark="MEANWHILE"', 1))
+        return write_all(self, *args, **kwargs)
+
+    monkeypatch.setattr(render.Renderer, "write_all", saved_meanwhile)
+    site.write("content/records/s.md", record(date="2026-11-13"))
+    assert "layouts/record.html: warning: changed-during-build" in site.run("build").err
+    monkeypatch.setattr(render.Renderer, "write_all", write_all)
+    layout.write_bytes(saved)  # undone
+    assert site.run("build").code == 0
+    assert b"MEANWHILE" not in (site.root / "_site" / "records" / "s.html").read_bytes()
+    equal_to_clean_build(site, tmp_path)
+
+
 def test_a_build_that_finds_nothing_changed_says_the_warnings_of_the_build_it_follows(make_site):
     site = make_site({"content/records/r.md": record(), "content/records/notes.txt": "not a record"})
     first = site.run("build", "--no-cache")
