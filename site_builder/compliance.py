@@ -84,10 +84,10 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     rules = site.rules
     in_past_of = _Ancestry(history.parents)
     signed = signed_in(site, history)
-    listed_by: dict[str, set[str]] = {}  # email -> the inspectors whose git_emails list it
+    listed_by: dict[str, set[str]] = {}  # email -> the names of the inspectors whose git_emails list it
     for inspector in site.inspectors.values():
         for email in inspector.git_emails:
-            listed_by.setdefault(email, set()).add(inspector.id)
+            listed_by.setdefault(email, set()).add(inspector.name)
     out = {}
     for record in site.records.values():
         file_history = history.of(record.path)
@@ -104,8 +104,10 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
             emails = site.inspectors[record.inspector].git_emails
             if emails:
                 foreign = tuple(c for c in file_history.changes if c.email not in emails)
-            else:  # they list none: a commit under an email another inspector lists is still not theirs
-                foreign = tuple(c for c in file_history.changes if c.email in listed_by)
+            else:  # they list none: a commit under an email someone else lists is still not theirs (the same
+                # person under an id of their old role is not someone else)
+                name = site.inspectors[record.inspector].name
+                foreign = tuple(c for c in file_history.changes if listed_by.get(c.email, {name}) != {name})
             if foreign:
                 flags.append(AUTHOR_MISMATCH)
         sign_off = signed.get(period.key)
@@ -152,15 +154,17 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
                               f"`{record.inspector}`'s git_emails", "commit records under your own name")
             else:
-                owners = ", ".join(f"`{i}`" for i in sorted({i for c in audit.foreign for i in _listed(site, c.email)}))
+                name = site.inspectors[record.inspector].name
+                owners = ", ".join(f"`{i}`" for i in sorted({owner for c in audit.foreign
+                                                             for owner in _listed(site, c.email, name)}))
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
                               f"with, not by inspector `{record.inspector}`",
                               "commit records under your own name, and list your own emails in people.yaml")
 
 
-def _listed(site: Site, email: str) -> list[str]:
-    """The inspectors whose git_emails list `email`."""
-    return [i.id for i in site.inspectors.values() if email in i.git_emails]
+def _listed(site: Site, email: str, but: str) -> list[str]:
+    """The inspectors whose git_emails list `email`, but those named `but`."""
+    return [i.id for i in site.inspectors.values() if email in i.git_emails and i.name != but]
 
 
 def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:

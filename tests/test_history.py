@@ -102,6 +102,11 @@ def test_an_inspector_without_git_emails_is_told_apart_only_from_another_inspect
     warnings = site.run("check", "--format", "json").json()["warnings"]
     assert [w["code"] for w in warnings] == ["author-mismatch"]
     assert "lina@example.com, which inspector `I01` commits with, not by inspector `I05`" in warnings[0]["message"]
+    # the same person, listed again under an id of a new role (as the README says to), is not someone else
+    site.write("content/people.yaml", PEOPLE.replace("  - {id: I05,", "  - {id: I09, name: 李娜, role: qa}\n  - {id: I05,"))
+    site.write(REC, record(type_="qa_monthly", inspector="I09"))
+    commit(site, "now in the quality department", email="lina@example.com")
+    assert "author_mismatch" not in flags(site)
 
 
 def test_amended_after_sign_off(repo):
