@@ -55,8 +55,9 @@ FALLBACK_LANGUAGE = "en"  # whose shipped strings a site's default language with
 def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics,
                  default: bool = False) -> dict[str, str]:
     """The UI strings of `language` from `layouts/i18n/<language>.yaml` of each layout folder: the ones
-    shipped with site-builder, overridden key by key by the site's own (a site may give only some). The
-    `default` language of a site falls back to the English strings, any other to the default language's."""
+    shipped with site-builder, overridden key by key by the site's own (a site may give only some). (What a
+    language lacks is taken from the `default` language's, and what that lacks from the English ones: see
+    default_strings.)"""
     strings: dict[str, str] = {}
     found = [folder / "i18n" / f"{language}.yaml" for folder in reversed(folders)]  # the shipped ones first
     found = [path for path in found if path.is_file()]
@@ -65,11 +66,18 @@ def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnost
         meanwhile = "English" if default else "the default language's"
         diags.warning(Pos(rel), "missing-catalog", f"no UI strings for `{language}`",
                       f"add {rel} to the site; {meanwhile} strings are used meanwhile")
-        if default and language != FALLBACK_LANGUAGE:
-            return load_strings(folders, root, FALLBACK_LANGUAGE, diags, default=True)
     for path in found:
         strings.update(_read_catalog(path, root, strings, diags))
     return strings
+
+
+def default_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics) -> dict[str, str]:
+    """The strings of a site's default `language`, with the English ones for each it lacks (a site that has
+    begun its own catalogue for a language shows no raw keys meanwhile)."""
+    strings = load_strings(folders, root, language, diags, default=True)
+    if language == FALLBACK_LANGUAGE:
+        return strings
+    return {**load_strings(folders, root, FALLBACK_LANGUAGE, Diagnostics()), **strings}
 
 
 def _read_catalog(path: Path, root: Path, before: dict[str, str], diags: Diagnostics) -> dict[str, str]:

@@ -21,7 +21,7 @@ from site_builder.fingerprint import layout_folders, templates_fingerprint
 from site_builder.cache import Fragments, cache_root
 from site_builder.deps import PageKeys
 from site_builder.diagnostics import Pos, site_path
-from site_builder.i18n import Catalog, UIStringError, load_strings
+from site_builder.i18n import Catalog, UIStringError, default_strings, load_strings
 from site_builder.markup import MarkdownRenderer
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
@@ -117,7 +117,7 @@ class Renderer:
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
         self.rendered: dict[str, tuple[str, bytes]] = {}  # render_all: path -> (dependency key, bytes)
         self._bodies: dict[str, str] = {}
-        default = load_strings(folders, root, self.rules.language, diags, default=True)
+        default = default_strings(folders, root, self.rules.language, diags)
         self.catalogs = {lang: Catalog(lang, default if lang == self.rules.language
                                        else load_strings(folders, root, lang, diags), default)
                          for lang in self.rules.languages}

@@ -800,6 +800,11 @@ def test_a_default_language_without_ui_strings_shows_the_english_ones_not_their_
     french = (site.root / "_site" / "index.html").read_text(encoding="utf-8")
     assert "skip_to_content" not in french and english.count("Skip to") == french.count("Skip to") == 1
     assert '<html lang="fr">' in french
+    site.write("layouts/i18n/fr.yaml", "skip_to_content: Aller au contenu\n")  # a catalogue begun
+    result = site.run("build")
+    assert result.code == 0 and "missing-catalog" not in result.err
+    french = (site.root / "_site" / "index.html").read_text(encoding="utf-8")
+    assert "Aller au contenu" in french and "latest_period" not in french and "Latest period" in french
 
 
 def test_what_inspectors_wrote_is_marked_in_its_language_on_pages_in_another(make_site):
