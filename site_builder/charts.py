@@ -110,18 +110,32 @@ def _runs(values: list) -> list[list[int]]:
     return [run for run in runs if run]
 
 
+_NARROWEST = 6.5  # px: the least any character is taken to take
+
+
+def _char_width(ch: str) -> float:
+    """Roughly how wide a character is drawn at the charts' 11px: wide (Chinese) characters take a full em."""
+    return 11.0 if unicodedata.east_asian_width(ch) in "WF" else _NARROWEST
+
+
 def _text_width(text: str) -> float:
-    """Roughly how wide a label is drawn at the charts' 11px: wide (Chinese) characters take a full em."""
-    return sum(11.0 if unicodedata.east_asian_width(ch) in "WF" else 6.5 for ch in text)
+    return sum(map(_char_width, text))
 
 
 def _fitted(text: str, room: float) -> str:
-    """The label cut short with … when it would not fit in `room` pixels (its start, the id, is kept)."""
-    if _text_width(text) <= room:
+    """The label cut short with … when it would not fit in `room` pixels (its start, the id, is kept). Only
+    as many characters are looked at as could fit: a name may be thousands of characters long."""
+    head = text[:int(room // _NARROWEST) + 2]  # (more than this cannot fit, even all narrow)
+    if len(head) == len(text) and _text_width(text) <= room:
         return text
-    while text and _text_width(text + "…") > room:
-        text = text[:-1]
-    return text + "…"
+    room -= _char_width("…")
+    width, kept = 0.0, 0
+    for ch in head:
+        width += _char_width(ch)
+        if width > room:
+            break
+        kept += 1
+    return head[:kept] + "…"
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:

@@ -199,3 +199,14 @@ def test_heatmap_numbers_are_readable_and_long_names_are_cut_not_clipped():
     label = re.search(r'class="label">(S001[^<]*)</text>', svg).group(1)
     assert label.endswith("…") and len(label) < len(name)  # its start, the id, is what stays
     assert f"<title>{name} · i1: 1</title>" in svg  # the whole name is in each cell's tooltip
+
+
+def test_a_name_thousands_of_characters_long_is_cut_by_looking_at_its_start_only(monkeypatch):
+    from site_builder import charts
+
+    looked_at = []
+    width = charts._char_width
+    monkeypatch.setattr(charts, "_char_width", lambda ch: looked_at.append(ch) or width(ch))
+    label = charts._fitted("S001 " + "欧阳" * 50_000, 250.0)
+    assert label.startswith("S001 欧阳") and label.endswith("…") and charts._text_width(label) <= 250.0
+    assert len(looked_at) < 100  # (measured whole and cut one character at a time, it took a minute a chart)
