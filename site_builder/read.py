@@ -293,15 +293,19 @@ def _check_name(rel: str, diags: Diagnostics) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1 << 16)
 def _folder_problem(folder: str) -> tuple[str, str]:
     """The first folder name of a path that has a problem, and the problem; ('', '') for none.
-    Asked once per folder, not once per file in it."""
-    for part in folder.split("/") if folder else ():
-        problem = _name_problem(part)
-        if problem:
-            return part, problem
-    return "", ""
+    Asked once per folder, not once per file in it; a folder's own name is looked at, its parent's answer
+    taken as given (folders are walked from the top: in a deep tree, each name is looked at once)."""
+    if not folder:
+        return "", ""
+    parent, _, name = folder.rpartition("/")
+    found = _folder_problem(parent)
+    if found[1]:
+        return found
+    problem = _name_problem(name)
+    return (name, problem) if problem else ("", "")
 
 
 def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
@@ -336,6 +340,12 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
                                 "move the files into the content folder itself")
             subdirs[:] = [d for d in subdirs if not os.path.islink(os.path.join(directory, d))]
             prefix = Path(directory).relative_to(root).as_posix() + "/"
+            if len(os.fsencode(prefix)) > limits.MAX_PATH_BYTES and (files or subdirs):  # nothing below can be
+                diags.error(Pos(shown(prefix[:-1])), "bad-file-name",  # named: not walked (nor too deep for it)
+                            f"the folder's path is longer than {limits.MAX_PATH_BYTES} bytes, so nothing in it is read",
+                            "use fewer or shorter folder names")
+                subdirs[:] = []
+                continue
             # names of plain letters in a folder of plain names, as nearly all are: settled with one match each
             plain = prefix.isascii() and not _folder_problem(prefix[:-1])[1]
             there = os.path.join(directory, "")

@@ -252,3 +252,19 @@ def test_a_direction_control_in_a_body_is_refused_and_one_written_as_an_entity_n
     assert site.run("build").code == 0
     page = (site.root / "_site" / "records" / "r.html").read_text(encoding="utf-8")
     assert "\u202e" not in page and "态度生硬，已纠正" in page
+
+
+def test_a_folder_tree_deeper_than_any_path_allowed_is_refused_where_its_path_grows_too_long(make_site):
+    site = make_site({"content/records/r.md": record()})
+    deep = str(site.root / "content" / "records")
+    for _ in range(1000):  # (Python's os.walk recurses, once a level; so does Path.mkdir)
+        deep += "/a"
+        os.mkdir(deep)
+    with open(deep + "/r.md", "w", encoding="utf-8") as handle:
+        handle.write(record())
+    result = site.run("check", "--format", "json")
+    assert result.code == 1, result.err
+    errors = result.json()["errors"]
+    assert [e["code"] for e in errors] == ["bad-file-name"] and "nothing in it is read" in errors[0]["message"]
+    assert len(errors[0]["file"].encode()) > 1024 >= len(errors[0]["file"].encode()) - 2
+
