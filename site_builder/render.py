@@ -197,7 +197,7 @@ class Renderer:
         pages = self.pages()
         keyed = list(self.keyed_data().items())
         skip = {path for path, _ in keyed} - {keyed[n][0] for n in writer.reuse_all(keyed)}
-        if jobs <= 1 or len(self.site.records) < _PARALLEL_FROM:
+        if jobs <= 1 or len(pages) < _PARALLEL_FROM:
             self._write_files(self.data_files(skip), writer)
             self.fragments.save()
             todo = [pages[n] for n in self._todo(pages, writer)]
@@ -388,7 +388,8 @@ class Renderer:
 _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
 
 
-_PARALLEL_FROM = 2000  # records: below this, workers cost more to start than they save
+_PARALLEL_FROM = 4000  # pages: below this, workers cost more to start than they save (a site of 8,000 staff and
+# few records has tens of thousands of pages)
 
 
 def _write_data_files(skip: set[str]) -> dict[str, str]:

@@ -480,6 +480,17 @@ def test_records_read_and_pages_written_on_every_core_give_the_same_site_and_mes
     assert tree(site.root / "parallel") == tree(site.root / "serial")
 
 
+def test_pages_are_made_on_every_core_when_there_are_many_pages_however_few_the_records(make_site, monkeypatch):
+    import site_builder.render as render
+    import site_builder.workers as workers
+
+    site = make_site({"content/records/r.md": record()})  # one record, and a page per person, period, …
+    pools, pool = [], workers.pool
+    monkeypatch.setattr(workers, "pool", lambda jobs: pools.append(jobs) or pool(jobs))
+    monkeypatch.setattr(render, "_PARALLEL_FROM", 10)  # pages
+    assert site.run("build", "--jobs", "2").code == 0 and pools == [2]
+
+
 def test_the_release_swapped_out_is_brought_up_to_date_as_the_next_staging_folder(make_site, monkeypatch):
     import site_builder.publish as publish
 
