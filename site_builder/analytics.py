@@ -232,7 +232,19 @@ def period_tallies(site: Site, kept: Mapping[str, dict] | None = None) -> dict[s
 
 
 @exact
-def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | None = None) -> list[Calibration]:
+class Calibrations(list):
+    """The rows of a calibration, in order; `scope(key)` gives those of one period, or of "all" (a page of
+    hundreds of periods asks for each: filtering the whole list each time grew with their square)."""
+
+    def scope(self, key: str) -> list[Calibration]:
+        if not hasattr(self, "_scopes"):
+            self._scopes: dict[str, list[Calibration]] = {}
+            for row in self:
+                self._scopes.setdefault(row.scope, []).append(row)
+        return self._scopes.get(key, [])
+
+
+def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | None = None) -> Calibrations:
     """One row per inspector and check type, per period and over all periods ("all"); `by_period` is what
     period_tallies gives, when it was asked already."""
     by_period = period_tallies(site) if by_period is None else by_period
@@ -248,7 +260,7 @@ def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | No
         total[0] += row["checks"]
         total[1] += row["findings"]
         total[2] += row["points"]
-    out = []
+    out = Calibrations()
     for (inspector, check_type, scope), row in sorted(raw.items(), key=lambda kv: (kv[0][2] != "all", kv[0])):
         total = everyone[(check_type, scope)]  # the peers: everyone else (exact: integers and Decimals)
         checks, findings, points = total[0] - row["checks"], total[1] - row["findings"], total[2] - row["points"]

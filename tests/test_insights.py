@@ -210,3 +210,23 @@ def test_a_name_thousands_of_characters_long_is_cut_by_looking_at_its_start_only
     label = charts._fitted("S001 " + "欧阳" * 50_000, 250.0)
     assert label.startswith("S001 欧阳") and label.endswith("…") and charts._text_width(label) <= 250.0
     assert len(looked_at) < 100  # (measured whole and cut one character at a time, it took a minute a chart)
+
+
+def test_the_calibration_page_takes_each_periods_rows_at_once_and_a_layout_filtering_the_list_still_works(make_site):
+    from conftest import REPO
+
+    site = make_site({f"content/records/2026/{month:02d}/r{n}.md": record(date=f"2026-{month:02d}-1{n}",
+                                                                           findings=finding("a", 1 + n))
+                      for month in (8, 9, 10, 11) for n in range(2)})
+    assert site.run("build").code == 0
+    shipped = (site.root / "_site" / "calibration.html").read_bytes()
+    assert shipped.count(b"<details>") == 4
+    shipped_layout = (REPO / "layouts" / "calibration.html").read_text(encoding="utf-8")
+    before = shipped_layout \
+        .replace("calibration.scope('all')", "calibration | selectattr('scope', 'equalto', 'all') | list") \
+        .replace("calibration.scope(key)", "calibration | selectattr('scope', 'equalto', key) | list")
+    assert before.count("selectattr('scope'") == 2  # a site's own copy of the layout as it was: the whole list filtered
+    site.write("layouts/calibration.html", before)
+    assert site.run("build", "--output", str(site.root / "before")).code == 0
+    assert (site.root / "before" / "calibration.html").read_bytes() == shipped
+
