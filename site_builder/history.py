@@ -64,10 +64,18 @@ class FileHistory:
         """The file's path in `commit` (`now` unless it was renamed since)."""
         return next((path for made, path in self.names if made == commit), now)
 
-    def paths_of(self, commit: Commit, now: str) -> tuple[str, ...]:
-        """The file's path in `commit`, and in its commit before (the same, unless `commit` renamed it)."""
-        older = self.commits[self.commits.index(commit) + 1:][:1]
-        return (self.path_at(commit.hash, now), *(self.path_at(c.hash, now) for c in older))
+    def paths_of(self, commits: list[Commit], now: str) -> list[tuple[str, ...]]:
+        """For each of `commits`: the file's path in it, and in its commit before (the same, unless the commit
+        renamed it). (Each commit and name looked up once: a record renamed a thousand times has as many.)"""
+        named: dict[str, str] = {}
+        for made, path in self.names:
+            named.setdefault(made, path)  # (the first, as path_at takes)
+        position = {c.hash: n for n, c in enumerate(self.commits)}
+        out = []
+        for commit in commits:
+            older = self.commits[position[commit.hash] + 1:position[commit.hash] + 2]
+            out.append((named.get(commit.hash, now), *(named.get(c.hash, now) for c in older)))
+        return out
 
     @property
     def changes(self) -> tuple[Commit, ...]:

@@ -205,7 +205,7 @@ class Amendments(Mapping):
         if record_id not in self._made:
             path, commits = self._commits[record_id]
             named = self._history.of(path)  # (the record may have had another name when a commit was made)
-            made = patches(self._root, [(commit, named.paths_of(commit, path)) for commit in commits])
+            made = patches(self._root, list(zip(commits, named.paths_of(commits, path), strict=True)))
             self._made[record_id] = [(commit, made.get(commit.hash, "")) for commit in commits]
         return self._made[record_id]
 
