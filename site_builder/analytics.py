@@ -231,7 +231,6 @@ def period_tallies(site: Site, kept: Mapping[str, dict] | None = None) -> dict[s
     return {**kept, **made}
 
 
-@exact
 class Calibrations(list):
     """The rows of a calibration, in order; `scope(key)` gives those of one period, or of "all" (a page of
     hundreds of periods asks for each: filtering the whole list each time grew with their square)."""
@@ -244,6 +243,7 @@ class Calibrations(list):
         return self._scopes.get(key, [])
 
 
+@exact
 def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | None = None) -> Calibrations:
     """One row per inspector and check type, per period and over all periods ("all"); `by_period` is what
     period_tallies gives, when it was asked already."""
