@@ -405,11 +405,28 @@ def _add_document(rel: str, kind: str, folder: str, seen: dict, found: list, dia
     found.append((rel, kind, doc_id))
 
 
+def walk(folder: Path):
+    """Every file and folder under `folder` (not following linked folders), as os.walk's (directory, folders,
+    files), top down, each list sorted; without recursion (os.walk and Path.rglob recurse once a level: a
+    thousand nested folders crash them). A folder that cannot be listed is passed over."""
+    pending = [str(folder)]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                listed = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
+        except OSError:
+            continue
+        subdirs = [name for name, is_dir in listed if is_dir]
+        yield directory, subdirs, [name for name, is_dir in listed if not is_dir]
+        pending += (os.path.join(directory, name) for name in reversed(subdirs))
+
+
 def refuse_linked_layouts(root: Path, diags: Diagnostics) -> None:
     """A file or folder of the site's layouts/ that links outside it would publish (as an asset) or render
     whatever it points to, a file of the build machine's: refused, as in content/."""
     folder = root / "layouts"
-    for directory, subdirs, files in os.walk(folder):
+    for directory, subdirs, files in walk(folder):
         for name in sorted(subdirs + files):
             path = Path(directory, name)
             if path.is_symlink() and not _inside(path, folder):

@@ -15,7 +15,7 @@ import jinja2
 import markupsafe
 
 from site_builder import pages as urls
-from site_builder import analytics, report, workers
+from site_builder import analytics, limits, report, workers
 from site_builder.figures import Figures
 from site_builder.fingerprint import layout_folders, templates_fingerprint
 from site_builder.cache import Fragments, cache_root
@@ -25,7 +25,7 @@ from site_builder.i18n import Catalog, UIStringError, default_strings, load_stri
 from site_builder.markup import MarkdownRenderer
 from site_builder.pages import Page, build_index, linker, plan
 from site_builder.pipeline import Loaded
-from site_builder.read import refuse_linked_layouts
+from site_builder.read import refuse_linked_layouts, walk
 from site_builder.publish import Writer
 from site_builder.rules import exact, pick
 from site_builder.score import PeriodScores
@@ -160,8 +160,15 @@ class Renderer:
         files: dict[str, bytes] = {}
         for layouts in reversed(self.folders):
             folder = layouts / "assets"
-            if folder.is_dir():
-                for path in sorted(folder.rglob("*")):
+            for directory, subdirs, names in walk(folder) if folder.is_dir() else ():
+                if len(os.fsencode(directory)) - len(os.fsencode(folder)) > limits.MAX_PATH_BYTES:
+                    self.diags.error(Pos(site_path(Path(directory), self.root)), "bad-file-name",
+                                     f"the folder's path is longer than {limits.MAX_PATH_BYTES} bytes, so nothing in "
+                                     "it is published", "use fewer or shorter folder names")
+                    subdirs[:] = []
+                    continue
+                for name in names:
+                    path = Path(directory, name)
                     if path.is_file():
                         files["assets/" + path.relative_to(folder).as_posix()] = path.read_bytes()
         return dict(sorted(files.items()))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import codecs
 import os
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -254,23 +256,42 @@ def test_a_direction_control_in_a_body_is_refused_and_one_written_as_an_entity_n
     assert "\u202e" not in page and "态度生硬，已纠正" in page
 
 
-def test_a_folder_tree_deeper_than_any_path_allowed_is_refused_where_its_path_grows_too_long(make_site):
-    site = make_site({"content/records/r.md": record()})
-    deep = str(site.root / "content" / "records")
-    for _ in range(1000):  # (Python's os.walk recurses, once a level; so does Path.mkdir)
+@contextmanager
+def nested(top: Path, name: str, text: str, levels: int = 1000):
+    """A file at the bottom of `levels` nested folders `a/a/…` under `top`: made and removed a level at a time
+    (os.walk, Path.rglob, Path.mkdir and shutil.rmtree, which pytest cleans up with, recurse once a level)."""
+    deep = str(top)
+    for _ in range(levels):
         deep += "/a"
         os.mkdir(deep)
-    with open(deep + "/r.md", "w", encoding="utf-8") as handle:
-        handle.write(record())
+    with open(f"{deep}/{name}", "w", encoding="utf-8") as handle:
+        handle.write(text)
     try:
-        result = site.run("check", "--format", "json")
-        assert result.code == 1, result.err
-        errors = result.json()["errors"]
-        assert [e["code"] for e in errors] == ["bad-file-name"] and "nothing in it is read" in errors[0]["message"]
-        assert len(errors[0]["file"].encode()) > 1024 >= len(errors[0]["file"].encode()) - 2
-    finally:  # removed a level at a time: shutil.rmtree (pytest's clean-up of old runs) recurses too
-        os.unlink(deep + "/r.md")
-        for _ in range(1000):
+        yield
+    finally:
+        os.unlink(f"{deep}/{name}")
+        for _ in range(levels):
             os.rmdir(deep)
             deep = os.path.dirname(deep)
+
+
+def test_a_folder_tree_deeper_than_any_path_allowed_is_refused_where_its_path_grows_too_long(make_site):
+    site = make_site({"content/records/r.md": record()})
+    with nested(site.root / "content" / "records", "r.md", record()):
+        result = site.run("check", "--format", "json")
+    assert result.code == 1, result.err
+    errors = result.json()["errors"]
+    assert [e["code"] for e in errors] == ["bad-file-name"] and "nothing in it is read" in errors[0]["message"]
+    assert len(errors[0]["file"].encode()) > 1024 >= len(errors[0]["file"].encode()) - 2
+
+
+def test_a_thousand_nested_folders_in_the_layouts_are_walked_without_a_crash(make_site):
+    site = make_site({"content/records/r.md": record()})
+    (site.root / "layouts" / "assets").mkdir(parents=True)
+    with nested(site.root / "layouts", "notes.txt", "x"):
+        assert site.run("build").code == 0  # (a folder of the layouts that is not an asset: not published)
+    with nested(site.root / "layouts" / "assets", "x.css", "p{}"):
+        result = site.run("build")
+    assert result.code == 1 and "layouts/assets/" in result.err and ": bad-file-name: the folder's path is longer" \
+        in result.err and "nothing was written" in result.err
 
