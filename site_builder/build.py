@@ -153,10 +153,11 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
 
 
 def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, tuple | None]:
-    """full path -> its numbers in the input fingerprint's listing (None: not in it, found since), for every
-    file whose bytes or whose absence this build went by: the sources not taken from the build cache, those
-    found that the listing did not have, the content files it has that were not found, and the layouts (read
-    as the pages are rendered)."""
+    """full path -> its numbers in the input fingerprint's listing, for every file whose bytes or whose absence
+    this build went by: the sources not taken from the build cache, the content files the listing has that were
+    not found, and the layouts (read as the pages are rendered); for a file found that the listing does not have,
+    its numbers where the listing has it (found through a linked folder, it is listed where it really is), or
+    None: it came after the fingerprint."""
     layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
     watched: dict[str, tuple | None] = {full: numbers for full, numbers in stats.items() if full.startswith(layouts)}
     top = str(root / "_")[:-1]  # what the listing's full paths start with
@@ -164,9 +165,12 @@ def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, t
         if top + path in stats:
             watched[top + path] = stats[top + path]
     found = set(loaded.files)
+    real_root = os.path.join(os.path.realpath(root), "")
     for path in found:
-        if top + path not in stats:
-            watched[top + path] = None
+        if top + path not in stats:  # come since (always a change: the fingerprint was taken without it), or
+            real = os.path.realpath(top + path)  # found through a linked folder, and listed where it really is
+            listed = top + real[len(real_root):] if real.startswith(real_root) else None
+            watched[top + path] = stats.get(listed) if listed else None
     content = top + "content" + os.sep
     for full, numbers in stats.items():
         if full.startswith(content) and full[len(top):] not in found:
@@ -178,7 +182,7 @@ def _moved(root: Path, watched: dict[str, tuple | None], git: str, diagnostics: 
     """The files this build went by that changed, came or went after the input fingerprint was taken (a save,
     a checkout or a commit while it ran), and "." when the commit checked out moved: the site shows what was
     read, and a warning says so."""
-    moved = changed(watched, root)
+    moved = sorted(changed(watched, root))
     for full in moved[:_SAID]:
         diagnostics.warning(Pos(site_path(Path(full), root)), "changed-during-build",
                             "the file changed, came or went while the build was running: the site shows what "

@@ -371,6 +371,14 @@ def test_a_record_that_comes_or_goes_while_a_build_runs_is_looked_for_again_by_t
     equal_to_clean_build(site, tmp_path)
 
 
+def test_records_found_through_a_linked_folder_inside_content_are_not_taken_for_changes(make_site):
+    site = make_site({"content/archive/records/r.md": record()})
+    (site.root / "content" / "records").symlink_to(Path("archive") / "records")  # a folder within content/: read
+    first = site.run("build")
+    assert first.code == 0 and "changed-during-build" not in first.err, first.err
+    assert "nothing changed" in site.run("build").out
+
+
 def test_a_layout_saved_while_pages_are_made_and_undone_leaves_no_page_made_with_it(make_site, tmp_path,
                                                                                    monkeypatch):
     import site_builder.render as render
