@@ -27,7 +27,7 @@ class Catalog:
         self.fallback = fallback
 
     def __call__(self, key: str, **values) -> str:
-        text = self.strings.get(key) or self.fallback.get(key) or key
+        text = self.strings.get(key) or self.fallback.get(key) or _unnamed(key)
         if not values:
             return text
         try:
@@ -50,6 +50,12 @@ class Catalog:
 
 
 FALLBACK_LANGUAGE = "en"  # whose shipped strings a site's default language without any of its own is shown in
+
+
+def _unnamed(key: str) -> str:
+    """What is shown for a string no catalogue has: a language's name is its code (`language_fr` → fr, in the
+    language switcher of a site that added fr), anything else its key."""
+    return key.removeprefix("language_") or key
 
 
 def load_strings(folders: list[Path], root: Path, language: str, diags: Diagnostics,

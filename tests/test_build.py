@@ -805,6 +805,9 @@ def test_a_default_language_without_ui_strings_shows_the_english_ones_not_their_
     assert result.code == 0 and "missing-catalog" not in result.err
     french = (site.root / "_site" / "index.html").read_text(encoding="utf-8")
     assert "Aller au contenu" in french and "latest_period" not in french and "Latest period" in french
+    english = (site.root / "_site" / "en" / "index.html").read_text(encoding="utf-8")
+    assert ">English<" in french and 'lang="fr">fr<' in english  # the switcher: English named, fr by its code
+    assert "language_" not in french + english
 
 
 def test_what_inspectors_wrote_is_marked_in_its_language_on_pages_in_another(make_site):
