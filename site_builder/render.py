@@ -397,7 +397,7 @@ class Renderer:
 _ACTIVE = None  # (renderer, pages, writer) inherited by forked workers
 
 
-_PARALLEL_FROM = 4000  # pages: below this, workers cost more to start than they save (a site of 8,000 staff and
+_PARALLEL_FROM = 2000  # pages: below this, workers cost more to start than they save (a site of 8,000 staff and
 # few records has tens of thousands of pages)
 
 
