@@ -307,8 +307,9 @@ def _list_file(path: str, within: str | None) -> Listing:
 
 
 def _file_digest(path: str, numbers: tuple, known=None, within: str | None = None) -> bytes:
-    """A regular file's bytes (bounded); for anything else (FIFO, device, link), only what it is: the read
-    stage reports it, and reading it here could block or never end."""
+    """A regular file's bytes (bounded); a link's target, and the bytes of the file it leads to when that is a
+    file inside the site (`within`); for anything else (FIFO, device), only what it is: the read stage reports
+    it, and reading it here could block or never end."""
     mode, size = numbers[0], numbers[1]
     try:
         if stat.S_ISLNK(mode):  # where it leads, and the bytes there when the read stage may read them

@@ -49,7 +49,7 @@ class Catalog:
         return f"{_EN_MONTHS[month - 1]} {year}"
 
 
-FALLBACK_LANGUAGE = "en"  # whose shipped strings a site's default language without any of its own is shown in
+FALLBACK_LANGUAGE = "en"  # whose strings fill in what a site's default language lacks
 
 
 def _unnamed(key: str) -> str:
