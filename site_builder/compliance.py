@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import Commit, History
 from site_builder.model import Record, Site
-from site_builder.periods import period_of
+from site_builder.periods import period, period_of
 
 LATE_ENTRY = "late_entry"
 AMENDED_AFTER_SIGNOFF = "amended_after_signoff"
@@ -136,6 +136,14 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
     if history.complete:
         _report_appeals_outdated(site, history, diags)
+    cutoff = site.rules.cutoff_day
+    for month, commit in sorted(signed_in(site, history).items()):
+        ends = period(int(month[:4]), int(month[5:]), cutoff).end
+        if commit.day < ends:
+            diags.warning(Pos(site.sign_offs[month].path, 1, 1), "sign-off-early",
+                          f"committed on {commit.day}, before period {month} ended on {ends}: records entered in "
+                          "it after this commit count as amended after its sign-off",
+                          "sign a period off after its last day (commit the sign-off again then)")
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)

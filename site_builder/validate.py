@@ -600,6 +600,9 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
     if decided_by is not None and decided_by == record.inspector:
         diags.warning(f.pos("decided_by"), "own-finding-appeal", f"`{decided_by}` decided an appeal against "
                       "their own finding", "a colleague from the same role should decide it")
+    elif decided_by is not None and decided_by == finding.staff:  # (an id may be in both lists)
+        diags.warning(f.pos("decided_by"), "own-finding-appeal", f"`{decided_by}` decided an appeal against a "
+                      "finding about themselves", "a colleague from the quality department should decide it")
     return Appeal(source.doc_id, source.path, record.id, finding.id, filed, decision, points, decided,
                   decided_by, source.body)
 

@@ -934,3 +934,25 @@ def test_a_commit_made_while_a_build_runs_is_said_and_the_next_build_reads_the_h
     git(site, "reset", "-q", "--soft", "HEAD~1")  # back at the commit the fingerprint was taken at
     assert "nothing changed" not in site.run("build").out
 
+
+def test_a_sign_off_committed_before_its_period_ended_is_said_to_be_early(repo):
+    site = repo()
+    site.write("content/months/2026-12.md", "---\nmonth: 2026-12\nclosed: 2026-12-25\nclosed_by: I05\n---\n")
+    commit(site, "sign off december in november", date="2026-11-26T10:00:00+08:00", email="qa@example.com")
+    site.write("content/records/2026/12/sup-S001.md", record(date="2026-12-10"))
+    commit(site, "an on-time check", date="2026-12-10T10:00:00+08:00")
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    early = [w for w in warnings if w["code"] == "sign-off-early"]
+    assert len(early) == 1 and early[0]["file"] == "content/months/2026-12.md"
+    assert "before period 2026-12 ended on 2026-12-25" in early[0]["message"]
+
+
+def test_a_quality_inspector_deciding_an_appeal_about_themselves_is_warned(make_site):
+    people = PEOPLE.replace("staff:\n", "staff:\n  - {id: I05, name: 陈静, post: reception}\n", 1)
+    site = make_site({REC: record(staff="I05", findings=finding("a", 2)),
+                      "content/appeals/a.md": "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\n"
+                                              "decision: overturned\ndecided: 2026-11-24\ndecided_by: I05\n---\n"},
+                     people=people)
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [w["code"] for w in warnings] == ["own-finding-appeal"] and "about themselves" in warnings[0]["message"]
+
