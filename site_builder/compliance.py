@@ -84,10 +84,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     rules = site.rules
     in_past_of = _Ancestry(history.parents)
     signed = signed_in(site, history)
-    listed_by: dict[str, set[str]] = {}  # email -> the names of the inspectors whose git_emails list it
-    for inspector in site.inspectors.values():
-        for email in inspector.git_emails:
-            listed_by.setdefault(email, set()).add(inspector.name)
+    listed_by = _listed_by(site)
     out = {}
     for record in site.records.values():
         file_history = history.of(record.path)
@@ -101,13 +98,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
         if not imported:
             if file_history.first.day > deadline:
                 flags.append(LATE_ENTRY)
-            emails = site.inspectors[record.inspector].git_emails
-            if emails:
-                foreign = tuple(c for c in file_history.changes if c.email not in emails)
-            else:  # they list none: a commit under an email someone else lists is still not theirs (the same
-                # person under an id of their old role is not someone else)
-                name = site.inspectors[record.inspector].name
-                foreign = tuple(c for c in file_history.changes if listed_by.get(c.email, {name}) != {name})
+            foreign = _not_by(site.inspectors[record.inspector], file_history.changes, listed_by)
             if foreign:
                 flags.append(AUTHOR_MISMATCH)
         sign_off = signed.get(period.key)
@@ -116,6 +107,23 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
             flags.append(AMENDED_AFTER_SIGNOFF)
         out[record.id] = RecordCompliance(tuple(sorted(flags)), imported, deadline, amendments, foreign)
     return out
+
+
+def _listed_by(site: Site) -> dict[str, set[str]]:
+    """email -> the names of the inspectors whose git_emails list it."""
+    listed_by: dict[str, set[str]] = {}
+    for inspector in site.inspectors.values():
+        for email in inspector.git_emails:
+            listed_by.setdefault(email, set()).add(inspector.name)
+    return listed_by
+
+
+def _not_by(inspector, commits: tuple[Commit, ...], listed_by: dict[str, set[str]]) -> tuple[Commit, ...]:
+    """The commits not made by `inspector`: under none of their git_emails; for an inspector who lists none,
+    under an email someone else lists (the same person under an id of their old role is not someone else)."""
+    if inspector.git_emails:
+        return tuple(c for c in commits if c.email not in inspector.git_emails)
+    return tuple(c for c in commits if listed_by.get(c.email, {inspector.name}) != {inspector.name})
 
 
 def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance],
@@ -136,14 +144,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
     if history.complete:
         _report_appeals_outdated(site, history, diags)
-    cutoff = site.rules.cutoff_day
-    for month, commit in sorted(signed_in(site, history).items()):
-        ends = period(int(month[:4]), int(month[5:]), cutoff).end
-        if commit.day < ends:
-            diags.warning(Pos(site.sign_offs[month].path, 1, 1), "sign-off-early",
-                          f"committed on {commit.day}, before period {month} ended on {ends}: records entered in "
-                          "it after this commit count as amended after its sign-off",
-                          "sign a period off after its last day (commit the sign-off again then)")
+        _report_sign_offs(site, history, diags)
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)
@@ -168,6 +169,27 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
                               f"with, not by inspector `{record.inspector}`",
                               "commit records under your own name, and list your own emails in people.yaml")
+
+
+def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:
+    """A sign-off committed by someone other than the inspector who signs the period off, or before the period's
+    last day (records entered after it would count as amendments)."""
+    cutoff, listed_by, adopted = site.rules.cutoff_day, _listed_by(site), site.rules.adopted
+    for month, commit in sorted(signed_in(site, history).items()):
+        if adopted is not None and commit.day < adopted:
+            continue  # imported: git does not say how it was made
+        sign_off = site.sign_offs[month]
+        foreign = _not_by(site.inspectors[sign_off.closed_by], history.of(sign_off.path).changes, listed_by)
+        if foreign:
+            emails = ", ".join(sorted({c.email or "(no email)" for c in foreign}))
+            diags.warning(Pos(sign_off.path, 1, 1), "author-mismatch", f"committed by {emails}, not by "
+                          f"`{sign_off.closed_by}`, who signs the period off", "commit sign-offs under your own name")
+        ends = period(int(month[:4]), int(month[5:]), cutoff).end
+        if commit.day < ends:
+            diags.warning(Pos(sign_off.path, 1, 1), "sign-off-early",
+                          f"committed on {commit.day}, before period {month} ended on {ends}: records entered in "
+                          "it after this commit count as amended after its sign-off",
+                          "sign a period off after its last day (commit the sign-off again then)")
 
 
 def _listed(site: Site, email: str, but: str) -> list[str]:

@@ -956,3 +956,14 @@ def test_a_quality_inspector_deciding_an_appeal_about_themselves_is_warned(make_
     warnings = site.run("check", "--format", "json").json()["warnings"]
     assert [w["code"] for w in warnings] == ["own-finding-appeal"] and "about themselves" in warnings[0]["message"]
 
+
+def test_a_sign_off_committed_by_someone_else_than_who_signs_off_is_warned(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    assert site.run("check", "--format", "json").json()["warnings"] == []  # qa@: listed by nobody else
+    site.write("content/months/2026-11.md", "---\nmonth: 2026-11\nclosed: 2026-11-26\nclosed_by: I05\n---\n补。\n")
+    commit(site, "a supervisor edits the sign-off", date="2026-11-27T10:00:00+08:00", email="lina@example.com")
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("author-mismatch", "content/months/2026-11.md")]
+    assert "lina@example.com, not by `I05`, who signs the period off" in warnings[0]["message"]
+
