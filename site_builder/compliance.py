@@ -92,11 +92,12 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
             continue  # not committed yet: nothing to say until it is
         period = period_of(record.date, rules.cutoff_day)
         deadline = period.end + timedelta(days=rules.late_grace_days)
-        imported = rules.adopted is not None and file_history.first.day < rules.adopted
+        entered = rules.day_of(file_history.first.committed)
+        imported = rules.adopted is not None and entered < rules.adopted
         flags = []
         foreign: tuple[Commit, ...] = ()
         if not imported:
-            if file_history.first.day > deadline:
+            if entered > deadline:
                 flags.append(LATE_ENTRY)
             foreign = _not_by(site.inspectors[record.inspector], file_history.changes, listed_by)
             if foreign:
@@ -150,7 +151,8 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
         pos = Pos(record.path, 1, 1)
         file_history = history.of(record.path)
         if LATE_ENTRY in audit.flags:
-            diags.warning(pos, "late-entry", f"first committed on {file_history.first.day}, after the "
+            entered = site.rules.day_of(file_history.first.committed)
+            diags.warning(pos, "late-entry", f"first committed on {entered}, after the "
                           f"collection deadline {audit.deadline} of its period (4.5.1)",
                           "records are due by the period's cutoff; the page shows it as entered late")
         if AMENDED_AFTER_SIGNOFF in audit.flags:
@@ -176,7 +178,8 @@ def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:
     last day (records entered after it would count as amendments)."""
     cutoff, listed_by, adopted = site.rules.cutoff_day, _listed_by(site), site.rules.adopted
     for month, commit in sorted(signed_in(site, history).items()):
-        if adopted is not None and commit.day < adopted:
+        day = site.rules.day_of(commit.committed)
+        if adopted is not None and day < adopted:
             continue  # imported: git does not say how it was made
         sign_off = site.sign_offs[month]
         foreign = _not_by(site.inspectors[sign_off.closed_by], history.of(sign_off.path).changes, listed_by)
@@ -185,9 +188,9 @@ def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:
             diags.warning(Pos(sign_off.path, 1, 1), "author-mismatch", f"committed by {emails}, not by "
                           f"`{sign_off.closed_by}`, who signs the period off", "commit sign-offs under your own name")
         ends = period(int(month[:4]), int(month[5:]), cutoff).end
-        if commit.day < ends:
+        if day < ends:
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-early",
-                          f"committed on {commit.day}, before period {month} ended on {ends}: records entered in "
+                          f"committed on {day}, before period {month} ended on {ends}: records entered in "
                           "it after this commit count as amended after its sign-off",
                           "sign a period off after its last day (commit the sign-off again then)")
 
@@ -203,14 +206,15 @@ def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -
     while the appeal is not committed — the finding it names may no longer be the one appealed.
     (Commits before `provenance.adopted` are imported history, as for the other flags.)"""
     adopted = site.rules.adopted  # commits before it are imported paper history: their dates say nothing here
+    day_of = site.rules.day_of
     for (record_id, finding_id), appeal in site.appeals.items():
         file_history = history.of(site.records[record_id].path)
         since = appeal.decided or appeal.filed
         written = history.of(appeal.path)  # the commits of the appeal itself: the last wrote its decision
         written_at = written.last.order if written else None
         later = [c for c in file_history.changes if c is not file_history.first  # (its first commit made it)
-                 and (c.order > written_at if written_at is not None else c.day > since)
-                 and (adopted is None or c.day >= adopted)] if file_history else []
+                 and (c.order > written_at if written_at is not None else day_of(c.committed) > since)
+                 and (adopted is None or day_of(c.committed) >= adopted)] if file_history else []
         if later:
             diags.warning(Pos(appeal.path, 1, 1), "appeal-outdated",
                           f"record `{record_id}` was changed after this appeal was "

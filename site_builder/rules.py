@@ -10,7 +10,7 @@ import decimal
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -153,6 +153,11 @@ class Rules:
     adopted: date | None
     late_grace_days: int
     readings: tuple[Label, ...] = ()  # how the site reads the procedure's unclear clauses, for the rules page
+    time_zone: timezone | None = None  # where commit dates are read (late entries, sign-offs); None: the committer's
+
+    def day_of(self, moment) -> date:
+        """The calendar day of a commit's date (a datetime with its committer's offset) in the site's time zone."""
+        return (moment.astimezone(self.time_zone) if self.time_zone is not None else moment).date()
 
     @property
     def scored_types(self) -> list[CheckType]:
@@ -161,6 +166,24 @@ class Rules:
     @property
     def required_types(self) -> list[CheckType]:
         return [ct for ct in self.check_types.values() if ct.required]
+
+
+_UTC_OFFSET = re.compile(r"([+-])(\d\d):([0-5]\d)")
+
+
+def _time_zone(provenance: Fields, diags: Diagnostics) -> timezone | None:
+    """`time_zone: "+08:00"`: the UTC offset a commit's date is read in, so that a deadline is one moment for
+    everyone (a committer's clock may say any offset)."""
+    text = provenance.text("time_zone")
+    matched = _UTC_OFFSET.fullmatch(text or "")
+    if text is None:
+        return None
+    offset = timedelta(hours=int(matched[2]), minutes=int(matched[3])) if matched else None
+    if offset is None or offset > timedelta(hours=14):
+        diags.error(provenance.pos("time_zone"), "bad-rule", f"time_zone `{text}` is not a UTC offset",
+                    'write it as "+08:00" (quoted), from "-12:00" to "+14:00"')
+        return None
+    return timezone(-offset if matched[1] == "-" else offset)
 
 
 def _readings(node: Node | None, diags: Diagnostics) -> tuple[Label, ...]:
@@ -429,7 +452,8 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), section=True,
                         required={}, optional={"adopted": "date git became the record of truth",
                                                "late_grace_days": "days after the cutoff a record may still be "
-                                                                  "committed"}) \
+                                                                  "committed",
+                                               "time_zone": "the UTC offset commit dates are read in, \"+08:00\""}) \
         if top.has("provenance") else None
 
     appeal_roles = _id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else ()
@@ -444,6 +468,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         diags.error(provenance.pos("late_grace_days"), "bad-rule", f"late_grace_days {late_grace_days} is more "
                     "than a year after the period", "give the days after the cutoff a record may still be committed")
         late_grace_days = 0
+    time_zone = _time_zone(provenance, diags) if provenance and provenance.has("time_zone") else None
     readings = _readings(doc.raw("readings"), diags)
     if len(diags.errors) > errors_before or not top.ok:
         return None
@@ -458,7 +483,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         total_cap=total_cap, decimals=decimals or 0,
         commendation=commendation, punishable_severities=punishable,
         appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
-        late_grace_days=late_grace_days, readings=readings,
+        late_grace_days=late_grace_days, readings=readings, time_zone=time_zone,
     )
 
 

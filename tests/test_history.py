@@ -967,3 +967,23 @@ def test_a_sign_off_committed_by_someone_else_than_who_signs_off_is_warned(repo)
     assert [(w["code"], w["file"]) for w in warnings] == [("author-mismatch", "content/months/2026-11.md")]
     assert "lina@example.com, not by `I05`, who signs the period off" in warnings[0]["message"]
 
+
+@pytest.mark.parametrize("time_zone, late", [("", False), ('  time_zone: "+08:00"\n', True)])
+def test_the_deadline_is_one_moment_for_everyone_in_the_sites_time_zone(repo, time_zone, late):
+    rules = ADOPTED_RULES.replace('  time_zone: "+08:00"', "  #").replace("  late_grace_days: 0\n",
+                                                                           "  late_grace_days: 0\n" + time_zone)
+    site = repo(rules=rules)
+    site.write(REC, record())
+    # 23:30 on the 25th where the committer's clock is; 12:30 on the 26th in Beijing, after the deadline
+    commit(site, "check S001", date="2026-11-25T23:30:00-05:00")
+    assert ("late_entry" in flags(site)) is late
+    page = (site.root / "_site" / "records" / "2026" / "11" / "sup-S001.html")
+    assert site.run("build").code == 0
+    assert ("2026年11月26日" if late else "2026年11月25日") in page.read_text(encoding="utf-8")
+
+
+def test_a_time_zone_that_is_not_a_utc_offset_is_refused(make_site):
+    rules = RULES.replace('time_zone: "+08:00"', "time_zone: Asia/Shanghai")
+    errors = make_site(rules=rules).run("check", "--format", "json").json()["errors"]
+    assert [(e["code"], e["file"]) for e in errors] == [("bad-rule", "rules.yaml")] and '"+08:00"' in errors[0]["hint"]
+
