@@ -145,6 +145,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
     if history.complete:
         _report_appeals_outdated(site, history, diags)
+        _report_dates_ahead(site, history, diags)
         _report_sign_offs(site, history, diags)
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
@@ -171,6 +172,23 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
                               f"with, not by inspector `{record.inspector}`",
                               "commit records under your own name, and list your own emails in people.yaml")
+
+
+def _report_dates_ahead(site: Site, history: History, diags: Diagnostics) -> None:
+    """An appeal filed or decided on a day after the commit that wrote it (a date mistyped, or written ahead: a
+    decision counts as soon as it is written, so one dated ahead would already change a score)."""
+    adopted, day_of = site.rules.adopted, site.rules.day_of
+    for appeal in site.appeals.values():
+        written = history.of(appeal.path)
+        if not written:
+            continue
+        first, last = day_of(written.first.committed), day_of(written.last.committed)
+        if adopted is not None and first < adopted:
+            continue  # imported: git does not say when it was written
+        for label, when, by in (("filed", appeal.filed, first), ("decided", appeal.decided, last)):
+            if when is not None and when > by:
+                diags.warning(Pos(appeal.path, 1, 1), "dated-ahead", f"{label} on {when}, after the day it was "
+                              f"committed ({by})", f"give the day it was {label}, not a later one")
 
 
 def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:

@@ -987,3 +987,14 @@ def test_a_time_zone_that_is_not_a_utc_offset_is_refused(make_site):
     errors = make_site(rules=rules).run("check", "--format", "json").json()["errors"]
     assert [(e["code"], e["file"]) for e in errors] == [("bad-rule", "rules.yaml")] and '"+08:00"' in errors[0]["hint"]
 
+
+def test_an_appeal_dated_after_the_day_it_was_committed_is_warned(repo):
+    site = repo()
+    checked_and_signed_off(site)
+    site.write("content/appeals/a.md", "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-27\n"
+                                       "decision: overturned\ndecided: 2099-11-20\ndecided_by: I05\n---\n")
+    commit(site, "appeal decided", date="2026-11-28T10:00:00+08:00", email="qa@example.com")
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("dated-ahead", "content/appeals/a.md")]
+    assert "decided on 2099-11-20, after the day it was committed (2026-11-28)" in warnings[0]["message"]
+
