@@ -146,7 +146,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
     if history.complete:
         _report_appeals_outdated(site, history, diags)
         _report_dates_ahead(site, history, diags)
-        _report_sign_offs(site, history, diags)
+        _report_sign_offs(site, history, found, diags)
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)
@@ -177,24 +177,32 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
 def _report_dates_ahead(site: Site, history: History, diags: Diagnostics) -> None:
     """An appeal filed or decided on a day after the commit that wrote it (a date mistyped, or written ahead: a
     decision counts as soon as it is written, so one dated ahead would already change a score)."""
-    adopted, day_of = site.rules.adopted, site.rules.day_of
+    adopted = site.rules.adopted
+
+    def day(commit: Commit) -> date:  # the latest calendar day it was anywhere then: the writer's own, or the site's
+        return max(commit.committed.date(), site.rules.day_of(commit.committed))
+
     for appeal in site.appeals.values():
-        written = history.of(appeal.path)
-        if not written:
-            continue
-        first, last = day_of(written.first.committed), day_of(written.last.committed)
-        if adopted is not None and first < adopted:
-            continue  # imported: git does not say when it was written
-        for label, when, by in (("filed", appeal.filed, first), ("decided", appeal.decided, last)):
-            if when is not None and when > by:
+        written = history.of(appeal.path)  # (an appeal not committed yet: nothing to say until it is)
+        for label, when, commit in (("filed", appeal.filed, written and written.first),
+                                    ("decided", appeal.decided, written and written.last)):
+            if not commit or when is None or adopted is not None and site.rules.day_of(commit.committed) < adopted:
+                continue  # (imported: git does not say when it was written)
+            if when > day(commit):
                 diags.warning(Pos(appeal.path, 1, 1), "dated-ahead", f"{label} on {when}, after the day it was "
-                              f"committed ({by})", f"give the day it was {label}, not a later one")
+                              f"committed ({day(commit)})", f"give the day it was {label}, not a later one")
 
 
-def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:
-    """A sign-off committed by someone other than the inspector who signs the period off, or before the period's
-    last day (records entered after it would count as amendments)."""
+def _report_sign_offs(site: Site, history: History, found: dict[str, RecordCompliance], diags: Diagnostics) -> None:
+    """A sign-off committed by someone other than the inspector who signs the period off, or before its period's
+    collection deadline with records entered on time after it (they count as amended after the sign-off)."""
     cutoff, listed_by, adopted = site.rules.cutoff_day, _listed_by(site), site.rules.adopted
+    on_time_after: dict[str, int] = {}  # period -> its records first committed by the deadline, after the sign-off
+    for record_id, audit in found.items():
+        first = history.of(site.records[record_id].path).first
+        if first in audit.amendments and site.rules.day_of(first.committed) <= audit.deadline:
+            key = period_of(site.records[record_id].date, cutoff).key
+            on_time_after[key] = on_time_after.get(key, 0) + 1
     for month, commit in sorted(signed_in(site, history).items()):
         day = site.rules.day_of(commit.committed)
         if adopted is not None and day < adopted:
@@ -205,12 +213,13 @@ def _report_sign_offs(site: Site, history: History, diags: Diagnostics) -> None:
             emails = ", ".join(sorted({c.email or "(no email)" for c in foreign}))
             diags.warning(Pos(sign_off.path, 1, 1), "author-mismatch", f"committed by {emails}, not by "
                           f"`{sign_off.closed_by}`, who signs the period off", "commit sign-offs under your own name")
-        ends = period(int(month[:4]), int(month[5:]), cutoff).end
-        if day < ends:
+        if on_time_after.get(month):
+            deadline = period(int(month[:4]), int(month[5:]), cutoff).end + timedelta(days=site.rules.late_grace_days)
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-early",
-                          f"committed on {day}, before period {month} ended on {ends}: records entered in "
-                          "it after this commit count as amended after its sign-off",
-                          "sign a period off after its last day (commit the sign-off again then)")
+                          f"committed on {day}, before period {month}'s collection deadline {deadline}: "
+                          f"{on_time_after[month]} record(s) entered on time after it count as amended after its "
+                          "sign-off", "sign a period off after its deadline: delete the sign-off in one commit and "
+                          "add it again in another (its first commit is the sign-off)")
 
 
 def _listed(site: Site, email: str, but: str) -> list[str]:

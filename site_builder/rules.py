@@ -168,7 +168,7 @@ class Rules:
         return [ct for ct in self.check_types.values() if ct.required]
 
 
-_UTC_OFFSET = re.compile(r"([+-])(\d\d):([0-5]\d)")
+_UTC_OFFSET = re.compile(r"([+-])(\d\d?):([0-5]\d)")
 
 
 def _time_zone(provenance: Fields, diags: Diagnostics) -> timezone | None:
@@ -179,7 +179,7 @@ def _time_zone(provenance: Fields, diags: Diagnostics) -> timezone | None:
     if text is None:
         return None
     offset = timedelta(hours=int(matched[2]), minutes=int(matched[3])) if matched else None
-    if offset is None or offset > timedelta(hours=14):
+    if offset is None or offset > timedelta(hours=14 if matched[1] == "+" else 12):
         diags.error(provenance.pos("time_zone"), "bad-rule", f"time_zone `{text}` is not a UTC offset",
                     'write it as "+08:00" (quoted), from "-12:00" to "+14:00"')
         return None
