@@ -213,8 +213,8 @@ def _report_sign_offs(site: Site, history: History, found: dict[str, RecordCompl
             emails = ", ".join(sorted({c.email or "(no email)" for c in foreign}))
             diags.warning(Pos(sign_off.path, 1, 1), "author-mismatch", f"committed by {emails}, not by "
                           f"`{sign_off.closed_by}`, who signs the period off", "commit sign-offs under your own name")
-        if on_time_after.get(month):
-            deadline = period(int(month[:4]), int(month[5:]), cutoff).end + timedelta(days=site.rules.late_grace_days)
+        deadline = period(int(month[:4]), int(month[5:]), cutoff).end + timedelta(days=site.rules.late_grace_days)
+        if on_time_after.get(month) and day <= deadline:  # (commit dates out of order say nothing of it)
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-early",
                           f"committed on {day}, before period {month}'s collection deadline {deadline}: "
                           f"{on_time_after[month]} record(s) entered on time after it count as amended after its "

@@ -959,6 +959,14 @@ def test_a_sign_off_on_the_last_day_is_early_only_for_records_entered_on_time_af
     assert "content/months/2026-11.md:1:1: warning: sign-off-early" in site.run("check").out
 
 
+def test_a_sign_off_after_the_deadline_is_not_early_whatever_dates_later_commits_claim(repo):
+    site = repo()
+    checked_and_signed_off(site)  # signed off on the 26th, after the deadline
+    site.write("content/records/2026/11/sup-S002.md", record(staff="S002"))
+    commit(site, "a clock set back", date="2026-11-25T20:00:00+08:00")  # after it in history, dated before it
+    assert "sign-off-early" not in site.run("check").out
+
+
 def test_a_quality_inspector_deciding_an_appeal_about_themselves_is_warned(make_site):
     people = PEOPLE.replace("staff:\n", "staff:\n  - {id: I05, name: 陈静, post: reception}\n", 1)
     site = make_site({REC: record(staff="I05", findings=finding("a", 2)),
