@@ -118,7 +118,8 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     from site_builder.render import RenderError
 
     loaded, renderer = _prepare(root, cache, jobs, progress, stats)
-    watched, git = _watched(root, loaded, stats), scanned.git
+    layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))  # (what their files' paths start with)
+    watched, git = _watched(root, loaded, stats, layouts), scanned.git
     del stats, scanned  # memory: the pages need it more
     if unusable:
         unusable_cache(loaded.diagnostics, root, unusable)
@@ -142,7 +143,6 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
             moved = _moved(root, watched, git, loaded.diagnostics)
             if moved:
                 inputs = writer.inputs = f"{inputs} unsettled"  # the next build is never "nothing changed"
-                layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
                 if any(path.startswith(layouts) for path in moved):  # pages made with a layout their keys do
                     writer.keys.clear()  # not say: the next build makes every page again
     except (RenderError, _Failed):
@@ -152,13 +152,12 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     return BuildResult.of(loaded.diagnostics, writer.written)
 
 
-def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple]) -> dict[str, tuple | None]:
+def _watched(root: Path, loaded: Loaded, stats: dict[str, tuple], layouts: tuple[str, ...]) -> dict[str, tuple | None]:
     """full path -> its numbers in the input fingerprint's listing, for every file whose bytes or whose absence
     this build went by: the sources not taken from the build cache, the content files the listing has that were
     not found, and the layouts (read as the pages are rendered); for a file found that the listing does not have,
     its numbers where the listing has it (found through a linked folder, it is listed where it really is), or
     None: it came after the fingerprint."""
-    layouts = tuple(str(folder) + os.sep for folder in layout_folders(root))
     watched: dict[str, tuple | None] = {full: numbers for full, numbers in stats.items() if full.startswith(layouts)}
     top = str(root / "_")[:-1]  # what the listing's full paths start with
     for path in loaded.from_disk:

@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _to_nowhere(fileno: int) -> None:
+    """Point a stream whose reader has gone at /dev/null."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fileno)
+
+
 class _ReaderMayLeave:
     """stdout or stderr, which a reader that leaves (`site-builder check | head`) silences instead of stopping
     the command: it finishes, and exits with its own status (a check that found errors still exits 1)."""
@@ -98,7 +103,7 @@ class _ReaderMayLeave:
             self._gone()
 
     def _gone(self) -> None:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())  # (what is still buffered goes there)
+        _to_nowhere(self._stream.fileno())  # (what is still buffered goes there)
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print("site-builder: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader has gone (`| head`) where output is not written through run()'s streams
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _to_nowhere(sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a clear line
         if debug:

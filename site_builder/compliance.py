@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import Commit, History
-from site_builder.model import Record, Site
+from site_builder.model import Inspector, Record, Site
 from site_builder.periods import period, period_of
 
 LATE_ENTRY = "late_entry"
@@ -110,21 +110,28 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     return out
 
 
-def _listed_by(site: Site) -> dict[str, set[str]]:
-    """email -> the names of the inspectors whose git_emails list it."""
-    listed_by: dict[str, set[str]] = {}
+def _listed_by(site: Site) -> dict[str, list[Inspector]]:
+    """email -> the inspectors whose git_emails list it."""
+    listed_by: dict[str, list[Inspector]] = {}
     for inspector in site.inspectors.values():
         for email in inspector.git_emails:
-            listed_by.setdefault(email, set()).add(inspector.name)
+            listed_by.setdefault(email, []).append(inspector)
     return listed_by
 
 
-def _not_by(inspector, commits: tuple[Commit, ...], listed_by: dict[str, set[str]]) -> tuple[Commit, ...]:
+def _others(inspector: Inspector, email: str, listed_by: dict[str, list[Inspector]]) -> list[Inspector]:
+    """The inspectors but `inspector` who list `email` (the same person under an id of their old role, by the
+    same name, is not someone else)."""
+    return [other for other in listed_by.get(email, ()) if other.name != inspector.name]
+
+
+def _not_by(inspector: Inspector, commits: tuple[Commit, ...],
+            listed_by: dict[str, list[Inspector]]) -> tuple[Commit, ...]:
     """The commits not made by `inspector`: under none of their git_emails; for an inspector who lists none,
-    under an email someone else lists (the same person under an id of their old role is not someone else)."""
+    under an email someone else lists."""
     if inspector.git_emails:
         return tuple(c for c in commits if c.email not in inspector.git_emails)
-    return tuple(c for c in commits if listed_by.get(c.email, {inspector.name}) != {inspector.name})
+    return tuple(c for c in commits if _others(inspector, c.email, listed_by))
 
 
 def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance],
@@ -166,9 +173,9 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, not by inspector "
                               f"`{record.inspector}`'s git_emails", "commit records under your own name")
             else:
-                name = site.inspectors[record.inspector].name
-                owners = ", ".join(f"`{i}`" for i in sorted({owner for c in audit.foreign
-                                                             for owner in _listed(site, c.email, name)}))
+                inspector, listed_by = site.inspectors[record.inspector], _listed_by(site)
+                owners = ", ".join(f"`{i}`" for i in sorted({other.id for c in audit.foreign
+                                                             for other in _others(inspector, c.email, listed_by)}))
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
                               f"with, not by inspector `{record.inspector}`",
                               "commit records under your own name, and list your own emails in people.yaml")
@@ -220,11 +227,6 @@ def _report_sign_offs(site: Site, history: History, found: dict[str, RecordCompl
                           f"{on_time_after[month]} record(s) entered on time after it count as amended after its "
                           "sign-off", "sign a period off after its deadline: delete the sign-off in one commit and "
                           "add it again in another (its first commit is the sign-off)")
-
-
-def _listed(site: Site, email: str, but: str) -> list[str]:
-    """The inspectors whose git_emails list `email`, but those named `but`."""
-    return [i.id for i in site.inspectors.values() if email in i.git_emails and i.name != but]
 
 
 def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:
