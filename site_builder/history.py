@@ -120,7 +120,8 @@ _CONFIG = [part for setting in (
 
 
 def _command(root: Path, *args: str) -> list[str]:
-    return ["git", "-C", str(root), *_CONFIG, *args]
+    # (a path is the file of that name: `br[1].md` is not a pattern that also finds `br1.md`)
+    return ["git", "--literal-pathspecs", "-C", str(root), *_CONFIG, *args]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -164,13 +165,14 @@ def start_history(root: Path, keep: Path | None = None):
         return lambda: History(problem="git is not installed, so records have no provenance and no git flags")
 
     def parsed(text: bytes, names: bytes, shallow: bool) -> History:
-        log_text = text.decode("utf-8", "surrogateescape")
+        listed = _commits(text.decode("utf-8", "surrogateescape"))
         people_text = _shown(names.decode("utf-8", "replace"))  # names, emails, subjects: text, whatever bytes
+        listed = _without_merged_moves(root, listed)
         if shallow:
-            return History(*_parse(log_text, people_text)[:2], complete=False, problem=(
+            return History(*_parse(listed, people_text)[:2], complete=False, problem=(
                 "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
                 "computed (fetch the full history with `git fetch --unshallow`)"))
-        files, parents, read = _parse(log_text, people_text, since[2:] if since else None, since[1] if since else 0)
+        files, parents, read = _parse(listed, people_text, since[2:] if since else None, since[1] if since else 0)
         count = (since[1] if since else 0) + read  # commits read so far, kept ones too
         if keep is not None and head:
             _save_kept(keep, head, count, files, parents)
@@ -362,8 +364,10 @@ class UnreadableDate(UnreadableHistory):
     """A commit's date that Python cannot represent."""
 
     def __init__(self, commit: str, date: str):
-        super().__init__(f"commit {commit[:10]} is dated {date}, which site-builder cannot read, so records have "
-                         "no provenance and no git flags (fix the commit's date, e.g. by rewriting it)")
+        dated = f"is dated {date}, which site-builder cannot read" if date[:1].isdigit() else \
+            "has a date git itself cannot read"  # (git writes its placeholder, `%cI`, for one before 1970)
+        super().__init__(f"commit {commit[:10]} {dated}, so records have no provenance and no git flags "
+                         "(fix the commit's date, e.g. by rewriting it)")
 
 
 def _unreadable(what: str) -> UnreadableHistory:
@@ -402,6 +406,43 @@ def _commits(text: str) -> list[tuple[str, str, str, list[tuple[str, ...]]]]:
     return out
 
 
+def _without_merged_moves(root: Path, listed: list[tuple]) -> list[tuple]:
+    """`listed` (see _commits) without the files a merge is said to change only because one side renamed them:
+    git's combined diff compares each parent's file of the same name, so a file renamed on one side and edited
+    on the other looks changed by the merge even when it holds exactly one parent's bytes (what no parent had is
+    what a merge changed itself). One `git log` of those merges, with every parent's name and blob of them."""
+    merges = [commit for commit, parents, _, changes in listed
+              if len(parents.split()) > 1 and any("R" in status or "C" in status for status, *_ in changes)]
+    if not merges:
+        return listed
+    try:
+        result = _git(root, "log", "--no-walk=unsorted", "--cc", "--raw", "--no-abbrev", "-M", "--combined-all-paths",
+                      "-z", "--format=%x00%H", "--relative", *merges, "--", ".")
+    except OSError:
+        return listed
+    if result.returncode != 0:
+        return listed
+    kept: set[tuple[str, str]] = set()  # (merge, the file as it left it) holding one parent's bytes
+    tokens, at, commit = result.stdout.decode("utf-8", "surrogateescape").split("\0"), 0, ""
+    while at < len(tokens):
+        token = tokens[at].strip("\n")
+        at += 1
+        if _HASH.fullmatch(token):
+            commit = token
+        elif token.startswith("::"):
+            fields = token.lstrip(":").split(" ")
+            parents = (len(fields) - 2) // 2  # modes of each parent and the result, blobs likewise, the status
+            blobs = fields[parents + 1:2 * parents + 2]
+            names = tokens[at:at + parents + 1]
+            at += parents + 1
+            if len(blobs) == parents + 1 and len(names) == parents + 1 and blobs[-1] in blobs[:-1]:
+                kept.add((commit, names[-1]))
+    if not kept:
+        return listed
+    return [(commit, parents, committed, [change for change in changes if (commit, change[-1]) not in kept])
+            for commit, parents, committed, changes in listed]
+
+
 def _people(text: str) -> dict[str, tuple[str, str, str]]:
     """hash -> (author, email, subject), from the second log."""
     tokens = text.split("\0")
@@ -428,10 +469,12 @@ def _adopt(commits_of: dict, names_of: dict, moves_of: dict, old: str, current: 
         moves_of.setdefault(current, set()).update(moves_of.pop(old))
 
 
-def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base: int = 0) -> tuple[dict, dict, int]:
-    """Each file's commits from the two `git log`s (see _FORMAT), newest first, each commit's parents, and how
-    many commits were read; with `older` (the files and parents of a kept history of `base` commits), the logs
-    hold only the commits made since, and the two are joined (following the new commits' renames)."""
+def _parse(listed: list[tuple], people: str, older: tuple[dict, dict] | None = None,
+           base: int = 0) -> tuple[dict, dict, int]:
+    """Each file's commits from the two `git log`s (see _FORMAT; the first as `_commits` lists it), newest first,
+    each commit's parents, and how many commits were read; with `older` (the files and parents of a kept history
+    of `base` commits), the logs hold only the commits made since, and the two are joined (following the new
+    commits' renames)."""
     commits_of: dict[str, list[Commit]] = {}
     parents: dict[str, tuple[str, ...]] = dict(older[1]) if older else {}
     moves_of: dict[str, set[str]] = {}  # the name a file has now -> the commits that only renamed it
@@ -441,7 +484,7 @@ def _parse(text: str, people: str, older: tuple[dict, dict] | None = None, base:
     # life, so a record deleted and added again does not inherit its predecessor's history)
     ended: set[str] = set()
     born: set[str] = set()  # names a file was added under, in the commits read so far
-    listed, made_by = _commits(text), _people(people)
+    made_by = _people(people)
     for index, (commit_hash, parent_hashes, committed, changes) in enumerate(listed):
         parents[commit_hash] = tuple(parent_hashes.split())
         try:

@@ -41,7 +41,8 @@ class Staged:
 
 
 def _git(root: Path, *args: str, data: bytes | None = None) -> bytes:
-    result = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, check=False)
+    result = subprocess.run(["git", "--literal-pathspecs", "-C", str(root), *args], input=data, capture_output=True,
+                            check=False)  # (a path is the file of that name, never a pattern)
     if result.returncode != 0:
         raise StagedError(f"--staged needs a git repository: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout

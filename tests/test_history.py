@@ -465,6 +465,21 @@ def test_a_commit_dated_beyond_what_python_reads_is_a_warning_not_a_crash(repo):
     assert "late_entry" not in flags(site)  # nothing is guessed
 
 
+def test_a_commit_dated_before_1970_is_named_in_words(repo):
+    site = repo()
+    site.write(REC, record())
+    git(site, "add", "-A")
+    tree, parent = git(site, "write-tree").strip(), git(site, "rev-parse", "HEAD").strip()
+    raw = (f"tree {tree}\nparent {parent}\nauthor Li <lina@example.com> -100 +0800\n"
+           "committer Li <lina@example.com> -100 +0800\n\ncheck S001\n").encode()
+    made = subprocess.run(["git", "-C", str(site.root), "hash-object", "-t", "commit", "-w", "--stdin"],
+                          input=raw, capture_output=True, check=True).stdout.decode().strip()
+    git(site, "update-ref", "refs/heads/main", made)
+    result = site.run("build")
+    assert result.code == 0 and f"commit {made[:10]} has a date git itself cannot read" in result.err
+    assert "%cI" not in result.err
+
+
 def test_check_staged_outside_the_site_root_says_so(repo):
     site = repo()
     site.write(REC, record())
@@ -853,6 +868,20 @@ def test_a_record_amended_many_times_shows_every_change_from_one_git_command(rep
     assert sum("-p" in args for args in asked) == 1  # one diff command for the record's three amendments
 
 
+def test_a_record_named_like_a_pattern_shows_only_its_own_amendment(repo):
+    site = repo()
+    odd, plain = "content/records/2026/11/br[1].md", "content/records/2026/11/br1.md"
+    site.write(odd, record(findings=finding("a", 2)))
+    site.write(plain, record(staff="S002", findings=finding("b", 2)))
+    checked_and_signed_off(site)
+    site.write(odd, record(findings=finding("a", 1)))
+    site.write(plain, record(staff="S002", findings=finding("b", 1.5)))
+    commit(site, "amend both", date="2026-11-27T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/br[1].html").read_text(encoding="utf-8")
+    assert "a/content/records/2026/11/br[1].md" in page and "br1.md" not in page  # a name, never a pattern
+
+
 @pytest.mark.parametrize("into", ["main", "edit"])
 def test_an_edit_on_a_branch_merged_with_a_rename_of_the_record_stays_in_its_history(repo, into):
     site = repo()
@@ -874,6 +903,27 @@ def test_an_edit_on_a_branch_merged_with_a_rename_of_the_record_stays_in_its_his
     subjects = [c.subject for c in read_history(site.root).of(moved).commits]
     assert "edit after sign-off" in subjects and "file it" in subjects and "check S001" in subjects
     assert "author_mismatch" in flags(site) and "amended_after_signoff" in flags(site)
+
+
+def test_a_merge_that_only_joined_an_edit_and_a_rename_is_nobodys_change(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    git(site, "checkout", "-q", "-b", "edit")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften", date="2026-11-13T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    moved = "content/records/filed/sup-S001.md"
+    (site.root / "content/records/filed").mkdir(parents=True)
+    git(site, "mv", REC, moved)
+    commit(site, "file it", date="2026-11-14T10:00:00+08:00")
+    # git's combined diff names the file (it differs from the first parent's, and the second parent's has
+    # another name), yet the merge holds the edit branch's bytes: the clerk who merged changed nothing
+    git(site, "merge", "-q", "--no-ff", "edit", "-m", "merge", date="2026-11-15T10:00:00+08:00",
+        email="clerk@example.com")
+    from site_builder.history import read_history
+    assert sorted(c.subject for c in read_history(site.root).of(moved).commits) == ["check S001", "file it", "soften"]
+    assert "author_mismatch" not in flags(site) and _warnings(site) == []
 
 
 def test_check_of_a_record_just_deleted_reports_what_still_names_it(repo):
