@@ -71,7 +71,6 @@ def line_chart(chart_id: str, title: str, desc: str, labels: list[str],
         y = PAD_TOP + plot_h - plot_h * k / 4
         body.append(f'<line x1="{PAD_LEFT}" y1="{_n(y)}" x2="{WIDTH - PAD_RIGHT}" y2="{_n(y)}" class="grid"/>')
         body.append(f'<text x="{PAD_LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" class="tick">{escape(f"{value:g}")}</text>')
-    step = plot_w / max(len(labels) - 1, 1)
 
     inset = 24  # keeps the first and last labels inside the picture
     step = (plot_w - 2 * inset) / max(len(labels) - 1, 1)

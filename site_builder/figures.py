@@ -32,17 +32,15 @@ class Figures:
         means = [None if self.summaries[k].mean is None else self._number(self.summaries[k].mean) for k in keys]
         medians = [None if self.summaries[k].median is None else self._number(self.summaries[k].median)
                    for k in keys]
-        values = [v for v in means + medians if v is not None]
-        low = min(values + [100.0])
-        y_min = max(0.0, (int(low) // 5) * 5 - 5)
+        y_min, y_max = _span([v for v in means + medians if v is not None])
         desc = "; ".join(f"{k}: {m if m is not None else '—'} / {d if d is not None else '—'}"
                          for k, m, d in zip(keys, means, medians))
         return charts.line_chart("trend", self.t("chart_trend"), desc, keys,
-                                 [(self.t("mean"), means), (self.t("median"), medians)], y_min, 100.0)
+                                 [(self.t("mean"), means), (self.t("median"), medians)], y_min, y_max)
 
     def heatmap(self, key: str) -> Markup:
         summary = self.summaries[key]
-        items = self._items()
+        items = self.site.rules.item_keys
         rows = [(f"{sid} {self.site.staff[sid].name}", [float(summary.item_deductions.get(sid, {}).get(i, 0))
                                                          for i in items])
                 for sid in self.periods[key].staff]
@@ -53,15 +51,15 @@ class Figures:
     def staff_trend(self, staff_id: str, staff_periods: list) -> Markup:
         keys = [sp.period.key for sp in staff_periods]
         totals = [None if sp.total is None else self._number(sp.total) for sp in staff_periods]
-        values = [v for v in totals if v is not None]
-        y_min = max(0.0, (int(min(values + [100.0])) // 5) * 5 - 5)
+        y_min, y_max = _span([v for v in totals if v is not None])
         desc = "; ".join(f"{k}: {v if v is not None else '—'}" for k, v in zip(keys, totals))
         name = self.site.staff[staff_id].name
         return charts.line_chart(f"trend-{staff_id}", self.t("chart_staff_trend", name=name), desc, keys,
-                                 [(self.t("total"), totals)], y_min, 100.0)
+                                 [(self.t("total"), totals)], y_min, y_max)
 
-    def _items(self) -> list[str]:
-        keys: list[str] = []
-        for form in self.site.rules.forms.values():
-            keys += [k for k in form.items if k not in keys]
-        return keys
+
+def _span(values: list[float]) -> tuple[float, float]:
+    """The scale of a chart of totals: from a little below the lowest to 100, or higher when a total is (a
+    `total_cap` above 100), in steps of five."""
+    low, high = min(values + [100.0]), max(values + [100.0])
+    return max(0.0, (int(low) // 5) * 5 - 5), float(-(-high // 5) * 5)

@@ -292,7 +292,7 @@ def appeals_rows(site: Site, deductions: dict) -> list[list[str]]:
 
 def item_rows(site: Site, summary) -> list[list[str]]:
     """data/periods/YYYY-MM-items.csv: points deducted per staff member and item (the heatmap's numbers)."""
-    items = sorted({i for form in site.rules.forms.values() for i in form.items})
+    items = site.rules.item_keys  # the columns of the heatmap, in its order
     rows = [["staff", "name", *items]]
     for sid, per_item in sorted(summary.item_deductions.items()):
         rows.append([sid, site.staff[sid].name, *(str(per_item.get(i, "")) for i in items)])

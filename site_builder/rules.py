@@ -167,6 +167,11 @@ class Rules:
     def required_types(self) -> list[CheckType]:
         return [ct for ct in self.check_types.values() if ct.required]
 
+    @property
+    def item_keys(self) -> list[str]:
+        """Every form's item keys, once each, in the order of the forms and their items (a heatmap's columns)."""
+        return list(dict.fromkeys(key for form in self.forms.values() for key in form.items))
+
 
 _UTC_OFFSET = re.compile(r"([+-])(\d\d?):([0-5]\d)")
 

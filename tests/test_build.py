@@ -757,6 +757,9 @@ def test_the_rules_page_states_the_sites_own_check_types_and_punishable_bands(ma
     page = (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
     assert "full marks: Team lead round, " in page and "count toward the sheet of Team lead round" in page
     assert "must be punished" not in page  # no band may be marked punishable here
+    # a rate band's threshold is published with it, whatever its definition says
+    assert "1.0–2.0 Points · for a rate 5 or more percentage points below the required one</dt>" in page
+    assert "3.0–5.0 Points · for a rate 10 or more percentage points below the required one</dt>" in page
 
 
 def test_the_rules_page_lists_the_sites_readings_of_the_procedure_as_readings(make_site):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -122,6 +123,11 @@ def test_totals_above_100_under_a_higher_cap_are_counted_in_the_distribution(mak
     assert site.run("build").code == 0
     table = caption(parse(site.root / "_site" / "en" / "periods" / "2026-11.html"), "Distribution")
     assert rows(table)[-1] == ["100+", "1"]  # S001: 100 + 15, capped at 120
+    for page in ("en/index.html", "en/staff/S001.html"):  # the trend charts' scales reach 115: drawn inside
+        text = (site.root / "_site" / page).read_text("utf-8")
+        heights = [float(y) for y in re.findall(r'<circle cx="[\d.]+" cy="(-?[\d.]+)"', text)]
+        assert heights and all(0 <= y <= 260 for y in heights), (page, heights)
+        assert '>115</text>' in text
 
 
 def test_points_by_item_keep_two_forms_items_of_the_same_key_apart(make_site):
@@ -138,6 +144,22 @@ def test_points_by_item_keep_two_forms_items_of_the_same_key_apart(make_site):
     # each form's item a on a row of its own, never the two added together (3.0)
     assert '<th scope="row">a · Receiving residents&#39; inquiries (HG/QEW04-02-R01)</th><td class="num">2.0</td>' in page
     assert '<th scope="row">a · Floors (CL-01)</th><td class="num">1.0</td>' in page
+
+
+def test_points_by_item_as_csv_have_the_heatmaps_columns_in_the_forms_order(make_site):
+    items = "".join(f"      {key}:\n        label: {{zh-CN: {key}, en: {key}}}\n        full: 50\n"
+                    "        severities: [general, serious, adverse]\n" for key in ("p9", "p10"))
+    rules = RULES.replace("forms:\n", f"forms:\n  cleaner:\n    code: CL-01\n    post: {{zh-CN: 保洁, en: Cleaning}}\n"
+                          f"    items:\n{items}", 1)
+    people = PEOPLE.replace("  - {id: S002, name: 王芳, post: reception", "  - {id: S002, name: 王芳, post: cleaner")
+    files = {"content/records/2026/11/r1.md": record(findings=finding("b", 2)),
+             "content/records/2026/11/r2.md": record(staff="S002", findings=finding("p10", 1))}
+    site = make_site(files, rules=rules, people=people)
+    assert site.run("build").code == 0
+    table = list(csv.reader(io.StringIO((site.root / "_site/data/periods/2026-11-items.csv").read_text("utf-8"))))
+    assert table[0] == ["staff", "name", "p9", "p10", *"abcdefghij"]  # (as text, p10 came before p9)
+    assert table[1][:5] == ["S001", "张伟", "", "", ""] and table[1][5] == "2"
+    assert table[2][:4] == ["S002", "王芳", "", "1"]
 
 
 def test_an_appealed_finding_is_marked_alike_on_every_page_that_shows_it(make_site):
