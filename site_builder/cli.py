@@ -318,7 +318,8 @@ def cmd_build(root: Path, args) -> int:
     from site_builder.build import build
     from site_builder.publish import PublishError
 
-    output = (Path.cwd() / args.output).resolve() if args.output else root / "_site"
+    # (resolved: `_site` linked to the web root publishes there, as `--output _site` does, and is never replaced)
+    output = (Path.cwd() / (args.output or root / "_site")).resolve()
     for source in (root, root / "content", root / "layouts"):
         if output == source or source.is_relative_to(output) or output.is_relative_to(root / "content") \
                 or output.is_relative_to(root / "layouts"):

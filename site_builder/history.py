@@ -15,6 +15,7 @@ as the log is in topological order.
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
 import subprocess
@@ -116,7 +117,9 @@ class History:
 _CONFIG = [part for setting in (
     "core.quotepath=off", "log.showRoot=true", "log.showSignature=false", "log.follow=false", "diff.noprefix=false",
     "diff.mnemonicPrefix=false", "diff.context=3", "diff.interHunkContext=0", "diff.relative=false",
-    "i18n.logOutputEncoding=UTF-8", "core.abbrev=auto") for part in ("-c", setting)]
+    "diff.algorithm=myers", "diff.indentHeuristic=true", "diff.suppressBlankEmpty=false",
+    "core.attributesFile=/dev/null", "i18n.logOutputEncoding=UTF-8", "core.abbrev=auto") for part in ("-c", setting)]
+_UNSET = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")  # and the variables that would (another context, another program)
 
 
 def _command(root: Path, *args: str) -> list[str]:
@@ -125,7 +128,8 @@ def _command(root: Path, *args: str) -> list[str]:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(_command(root, *args), capture_output=True, check=False)
+    return subprocess.run(_command(root, *args), capture_output=True, check=False,
+                          env={name: value for name, value in os.environ.items() if name not in _UNSET})
 
 
 def read_history(root: Path, keep: Path | None = None) -> History:
@@ -286,7 +290,8 @@ def patches(root: Path, wanted: list[tuple[Commit, tuple[str, ...]]]) -> dict[st
     return out
 
 
-_PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "-M"]
+_PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "-M", "--full-index"]  # (whole blob names: abbreviated,
+# they grow with the number of objects in the repository, which is not the site's)
 
 
 def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dict[str, list[tuple]]:

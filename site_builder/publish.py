@@ -108,6 +108,7 @@ class Writer:
         self.base = base or {}  # path -> digest of the files already in the staging folder
         self.written: dict[str, str] = {}
         self.keys: dict[str, str] = {}
+        self.mended: set[str] = set()  # files the manifests said were right that had been edited by hand
         self.inputs = ""  # the input fingerprint the manifest is to name (publishing() sets it)
         self._folders: set[str] = set()
         self._staging, self._published = str(staging) + os.sep, str(published) + os.sep
@@ -151,14 +152,19 @@ class Writer:
         self.written[rel] = digest
         # a file the manifests say has these bytes is kept or linked only if it still has them: a published
         # file edited in place by hand (`>>`, an editor that keeps hard links) is edited in the spare too
-        if self.base.get(rel) == digest and _holds(self._staging + rel, data):
-            return
-        if self.previous.get(rel) == digest and _holds(self._published + rel, data):
-            try:
-                self._link(self._published + rel, rel)
+        if self.base.get(rel) == digest:
+            if _holds(self._staging + rel, data):
                 return
-            except OSError:
-                pass  # a filesystem without hard links: write it
+            self.mended.add(rel)
+        if self.previous.get(rel) == digest:
+            if _holds(self._published + rel, data):
+                try:
+                    self._link(self._published + rel, rel)
+                    return
+                except OSError:
+                    pass  # a filesystem without hard links: write it
+            else:
+                self.mended.add(rel)
         self._folder_of(rel)
         target = self._staging + rel
         temp = target + _NEW if rel in self.base else target
@@ -314,6 +320,10 @@ def _publish(output: Path, inputs: str, reuse: bool):
     try:
         files = previous.get("files", {})
         base = _shared(base, files)  # and the spare manifest's own strings are let go
+        mended = previous.get("mended")  # edited by hand in the release now the spare (it shared their inodes)
+        for rel in mended if isinstance(mended, list) else ():  # and put right in the published one since:
+            if isinstance(rel, str) and rel in base:  # the spare's copies are not right
+                base[rel] = ""
         writer = Writer(staging, output, files, previous.get("keys", {}) if reuse else {}, base)
         writer.inputs = inputs
         yield writer
@@ -324,6 +334,8 @@ def _publish(output: Path, inputs: str, reuse: bool):
         head = {"generator": GENERATOR, "inputs": writer.inputs, "umask": umask,
                 "pages": sum(path.endswith(".html") for path in writer.written),
                 "count": len(writer.written)}
+        if writer.mended:
+            head["mended"] = sorted(writer.mended)
         with open(staging / MARKER, "w", encoding="utf-8") as handle:  # in pieces: it is large on a large site
             handle.write(json.dumps(head, ensure_ascii=False) + "\n")
             for name, value in (("files", writer.written), ("keys", writer.keys)):

@@ -558,6 +558,19 @@ def test_build_output_writes_where_asked(make_site, tmp_path):
     assert not (site.root / "_site").exists()
 
 
+def test_a_default_output_linked_to_the_web_root_publishes_there(make_site, tmp_path):
+    site = make_site({"content/records/2026/11/r.md": record(staff="S001")})
+    www = tmp_path / "www"
+    www.mkdir()
+    (site.root / "_site").symlink_to(www)
+    for _ in range(2):  # (the second build swaps releases: the link stays, and leads to the new one)
+        site.write("content/records/2026/11/r.md", record(staff="S001", body=f"第{_}次。"))
+        result = site.run("build")
+        assert result.code == 0, result.err
+        assert (site.root / "_site").is_symlink() and (www / "index.html").is_file()
+        assert f"第{_}次。" in (www / "en/records/2026/11/r.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("where", [".", "content", "content/records", "layouts", ".."])
 def test_build_output_onto_the_sources_is_refused(tmp_path, where):
     site = example_site(tmp_path / "site")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -814,7 +815,7 @@ def test_a_record_committed_with_its_appeal_is_not_an_outdated_appeal(repo):
     assert _warnings(site) == []
 
 
-def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_site):
+def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_site, monkeypatch):
     site = make_site({REC: record(findings=finding("a", 2))}, rules=ADOPTED_RULES)
     git(site, "init", "-q", "-b", "main")
     commit(site, "check S001", date="2026-11-12T10:00:00+08:00")  # the root commit holds the record
@@ -826,9 +827,12 @@ def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_si
     page = site.root / "_site/en/records/2026/11/sup-S001.html"
     before = page.read_text(encoding="utf-8")
     assert "first committed by Someone on 12 Nov 2026" in before and "--- a/content/records" in before
+    assert re.search(r"index [0-9a-f]{40}\.\.[0-9a-f]{40} ", before)  # (abbreviated, they grow with the repository)
     for setting in ("log.showRoot=false", "log.showSignature=true", "log.follow=true", "diff.noprefix=true",
-                    "diff.context=0", "i18n.logOutputEncoding=GBK", "core.abbrev=12"):
+                    "diff.context=0", "i18n.logOutputEncoding=GBK", "core.abbrev=12", "diff.algorithm=histogram",
+                    "diff.suppressBlankEmpty=true"):
         git(site, "config", *setting.split("="))
+    monkeypatch.setenv("GIT_DIFF_OPTS", "-u8")
     assert site.run("build", "--no-cache").code == 0
     assert page.read_text(encoding="utf-8") == before
 

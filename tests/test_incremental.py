@@ -302,6 +302,26 @@ def test_a_page_edited_in_place_by_hand_is_put_right_when_it_is_made_again(make_
     equal_to_clean_build(site, tmp_path)
 
 
+def test_a_page_edited_by_hand_and_put_right_stays_right(make_site, tmp_path):
+    site = make_site({"content/records/r.md": record(), "content/records/s.md": record(date="2026-11-11")})
+    assert site.run("build").code == 0
+    style = site.root / "layouts" / "assets" / "style.css"
+    style.parent.mkdir(parents=True)
+    style.write_text("/* 1 */", encoding="utf-8")
+    assert site.run("build").code == 0  # the page is linked from the first release, which is now the spare
+    page = site.root / "_site" / "records" / "r.html"
+    expected = page.read_bytes()
+    with open(page, "ab") as handle:  # in place: the published page and the spare's copy are one file
+        handle.write(b"<!-- by hand -->")
+    style.write_text("/* 2 */", encoding="utf-8")
+    assert site.run("build").code == 0  # a layout changed: every page is made again, this one put right
+    assert page.read_bytes() == expected
+    site.write("content/records/s.md", record(date="2026-11-11", body="另一条。"))
+    assert site.run("build").code == 0  # the page is unchanged, and the spare is the release it was edited in
+    assert page.read_bytes() == expected
+    equal_to_clean_build(site, tmp_path)
+
+
 def test_an_edit_to_the_file_a_linked_rules_yaml_leads_to_is_seen(make_site, tmp_path):
     site = make_site({"content/records/r.md": record(findings=finding("a", 2))})
     (site.root / "config").mkdir()
