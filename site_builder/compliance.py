@@ -151,6 +151,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                       "a signed-off period should only change through an appeal: if this was not meant, restore "
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
     if history.complete:
+        _report_undated(history, diags)
         _report_appeals_outdated(site, history, diags)
         _report_dates_ahead(site, history, diags)
         _report_sign_offs(site, history, found, diags)
@@ -179,6 +180,20 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
                 diags.warning(pos, "author-mismatch", f"committed by {emails}, which inspector {owners} commits "
                               f"with, not by inspector `{record.inspector}`",
                               "commit records under your own name, and list your own emails in people.yaml")
+
+
+def _report_undated(history: History, diags: Diagnostics) -> None:
+    """Each commit whose date git gave in a form that cannot be read, once, at the first file (by path) it wrote."""
+    undated: dict[str, tuple[str, Commit]] = {}
+    for path, file_history in history.files.items():
+        for commit in file_history.commits:
+            if not commit.dated and (commit.hash not in undated or path < undated[commit.hash][0]):
+                undated[commit.hash] = (path, commit)
+    for path, commit in sorted(undated.values()):
+        diags.warning(Pos(path), "undated-commit", f"commit {commit.short} has a date that cannot be read (a year "
+                      "after 9999, a time zone beyond ±24 hours, or before 1970), so it counts as made after every "
+                      "deadline: what it first committed is late, and none of it is imported history",
+                      "rewrite the commit with its real date")
 
 
 def _report_dates_ahead(site: Site, history: History, diags: Diagnostics) -> None:

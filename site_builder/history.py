@@ -21,7 +21,7 @@ import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from site_builder.cache import code_fingerprint, write_atomically
@@ -44,6 +44,7 @@ class Commit:
     committed: datetime  # with the committer's UTC offset
     subject: str
     order: int  # its place in the history: 1 for the oldest commit, larger is newer
+    dated: bool = True  # False: git gave a date that cannot be read, and `committed` is UNDATED
 
     @property
     def day(self) -> date:
@@ -137,7 +138,7 @@ def read_history(root: Path, keep: Path | None = None) -> History:
     return start_history(root, keep)()
 
 
-_KEPT = "site-builder history 3"
+_KEPT = "site-builder history 4"
 KEEP_FROM = 1000  # commits: git lists fewer in well under a second (a few huge commits are cheap for it too)
 
 
@@ -365,14 +366,10 @@ class UnreadableHistory(Exception):
     """git's log is not as site-builder reads it; the message says so, for a warning."""
 
 
-class UnreadableDate(UnreadableHistory):
-    """A commit's date that Python cannot represent."""
-
-    def __init__(self, commit: str, date: str):
-        dated = f"is dated {date}, which site-builder cannot read" if date[:1].isdigit() else \
-            "has a date git itself cannot read"  # (git writes its placeholder, `%cI`, for one before 1970)
-        super().__init__(f"commit {commit[:10]} {dated}, so records have no provenance and no git flags "
-                         "(fix the commit's date, e.g. by rewriting it)")
+# What a commit is taken as made at when its date cannot be read (git accepts years past 9999 and zones past
+# ±24 hours, and writes its placeholder, `%cI`, for a date before 1970): after every deadline, never imported
+# history, so that one such commit hides nothing (a day that still exists in every time zone).
+UNDATED = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 
 def _unreadable(what: str) -> UnreadableHistory:
@@ -493,13 +490,13 @@ def _parse(listed: list[tuple], people: str, older: tuple[dict, dict] | None = N
     for index, (commit_hash, parent_hashes, committed, changes) in enumerate(listed):
         parents[commit_hash] = tuple(parent_hashes.split())
         try:
-            when = datetime.fromisoformat(committed)
-        except ValueError:  # git accepts years past 9999 and zones past ±24 h; Python's dates do not
-            raise UnreadableDate(commit_hash, committed) from None
+            when, dated = datetime.fromisoformat(committed), True
+        except ValueError:
+            when, dated = UNDATED, False
         if commit_hash not in made_by:
             raise _unreadable(f"commit {commit_hash[:10]} has no author")
         author, email, subject = made_by[commit_hash]
-        commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(listed) - index)
+        commit = Commit(commit_hash, author, email.lower(), when, subject, base + len(listed) - index, dated)
         for status, *paths in changes:
             if len(paths) == 2:
                 old, new = paths

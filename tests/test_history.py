@@ -456,29 +456,30 @@ def test_record_pages_show_provenance_and_the_change_made_after_sign_off(repo):
     assert "signed off by 陈静 on 26 Nov 2026" in period and "commit " in period
 
 
-def test_a_commit_dated_beyond_what_python_reads_is_a_warning_not_a_crash(repo):
+@pytest.mark.parametrize("dated", ["1794448800 +2500", "253402300800 +0800", "-100 +0800"])
+def test_a_commit_whose_date_cannot_be_read_counts_as_late_and_hides_nothing_else(repo, dated):
+    # a zone beyond ±24 hours, the year 10000 (git accepts both; Python's dates do not), before 1970 (git
+    # cannot read it itself)
     site = repo()
     site.write(REC, record())
-    commit(site, "from the far future", date="@253402300800 +0800")  # git accepts the year 10000
-    result = site.run("build")
-    assert result.code == 0 and "Traceback" not in result.err and "internal error" not in result.err
-    assert "no-git-history" in result.err and "cannot read" in result.err
-    assert "late_entry" not in flags(site)  # nothing is guessed
-
-
-def test_a_commit_dated_before_1970_is_named_in_words(repo):
-    site = repo()
-    site.write(REC, record())
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00", email="majun@example.com")  # not I01's
+    other = "content/records/2026/11/sup-S002.md"
+    site.write(other, record(staff="S002"))
     git(site, "add", "-A")
     tree, parent = git(site, "write-tree").strip(), git(site, "rev-parse", "HEAD").strip()
-    raw = (f"tree {tree}\nparent {parent}\nauthor Li <lina@example.com> -100 +0800\n"
-           "committer Li <lina@example.com> -100 +0800\n\ncheck S001\n").encode()
+    raw = (f"tree {tree}\nparent {parent}\nauthor Li <lina@example.com> {dated}\n"
+           f"committer Li <lina@example.com> {dated}\n\ncheck S002\n").encode()
     made = subprocess.run(["git", "-C", str(site.root), "hash-object", "-t", "commit", "-w", "--stdin"],
                           input=raw, capture_output=True, check=True).stdout.decode().strip()
     git(site, "update-ref", "refs/heads/main", made)
     result = site.run("build")
-    assert result.code == 0 and f"commit {made[:10]} has a date git itself cannot read" in result.err
-    assert "%cI" not in result.err
+    assert result.code == 0 and "Traceback" not in result.err and "internal error" not in result.err
+    assert f"{other}: warning: undated-commit: commit {made[:10]} has a date that cannot be read" in result.err
+    assert "no-git-history" not in result.err
+    assert flags(site, staff="S002") == ["late_entry", "missing_check:qa_monthly"]  # taken as after every deadline
+    assert "author_mismatch" in flags(site)  # every other commit's flags are still there
+    check = site.run("check", "--format", "json").json()["warnings"]
+    assert ("undated-commit", other) in {(w["code"], w["file"]) for w in check}
 
 
 def test_check_staged_outside_the_site_root_says_so(repo):
