@@ -13,12 +13,12 @@ with HEAD (`removals`), and the period of each person it no longer counts for is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import Commit, History
 from site_builder.model import Inspector, Record, Site
-from site_builder.periods import period, period_of
+from site_builder.periods import period_by_key, period_of
 
 LATE_ENTRY = "late_entry"
 AMENDED_AFTER_SIGNOFF = "amended_after_signoff"
@@ -91,7 +91,7 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
         if file_history is None:
             continue  # not committed yet: nothing to say until it is
         period = period_of(record.date, rules.cutoff_day)
-        deadline = period.end + timedelta(days=rules.late_grace_days)
+        deadline = rules.deadline(period)
         entered = rules.day_of(file_history.first.committed)
         imported = rules.adopted is not None and entered < rules.adopted
         flags = []
@@ -235,7 +235,7 @@ def _report_sign_offs(site: Site, history: History, found: dict[str, RecordCompl
             emails = ", ".join(sorted({c.email or "(no email)" for c in foreign}))
             diags.warning(Pos(sign_off.path, 1, 1), "author-mismatch", f"committed by {emails}, not by "
                           f"`{sign_off.closed_by}`, who signs the period off", "commit sign-offs under your own name")
-        deadline = period(int(month[:4]), int(month[5:]), cutoff).end + timedelta(days=site.rules.late_grace_days)
+        deadline = site.rules.deadline(period_by_key(month, cutoff))
         if on_time_after.get(month) and day <= deadline:  # (commit dates out of order say nothing of it)
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-early",
                           f"committed on {day}, before period {month}'s collection deadline {deadline}: "

@@ -6,7 +6,8 @@ them, never of modification times. Pages that gather the whole site (summary, ca
 data readme) have no key and are always rendered; they are few.
 
 Every key starts from the base: the builder's code and layouts, rules.yaml, people.yaml, the list of
-periods (navigation and pagers show it), how complete the git history is, and the language.
+periods (navigation and pagers show it), and how complete the git history is. Not the language: a key is
+compared only with the key the same path had, and the path names the language.
 """
 
 from __future__ import annotations
@@ -53,9 +54,8 @@ class PageKeys:
         for rid, record in site.records.items():
             self._by_period[period_of(record.date, cutoff).key].append(self.records[rid])
 
-    def key(self, page: Page, language: str) -> str | None:
-        """The page's key, or None for a page that is always rendered. A key is compared only with the
-        key the same path had in the last build, so the path (and with it the language) need not be in it."""
+    def key(self, page: Page) -> str | None:
+        """The page's key, or None for a page that is always rendered (the same in every language)."""
         if page.template == "record.html":
             return self.records[page.context["record"].id]
         if page.template not in self._parts_of:

@@ -100,9 +100,6 @@ class Diagnostics:
     def warnings(self) -> list[Diagnostic]:
         return sorted((d for d in self.items if d.severity == WARNING), key=Diagnostic.sort_key)
 
-    def has_errors_in(self, file: str) -> bool:
-        return any(d.file == file and d.severity == ERROR for d in self.items)
-
     def __bool__(self) -> bool:
         return bool(self.items)
 

@@ -1,12 +1,13 @@
-"""Markdown bodies → HTML that can carry no script: Python-Markdown, then nh3's allow-list sanitizer."""
+"""Markdown bodies → HTML that can carry no script: Python-Markdown, then nh3's allow-list sanitizer.
+
+The read stage asks `plain_reason` of every body; only a build renders one, so Markdown and nh3 are imported
+when a renderer is made (`check`, the pre-commit hook, never loads them).
+"""
 
 from __future__ import annotations
 
 import re
 from html import escape
-
-import markdown
-import nh3
 
 from site_builder import limits
 from site_builder.yamltree import DIRECTION_CHARS as _DIRECTION_CHARS
@@ -63,7 +64,11 @@ class MarkdownRenderer:
     """One reused Markdown instance (building one per body is the slow part)."""
 
     def __init__(self) -> None:
+        import markdown
+        import nh3
+
         self._md = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+        self._clean = nh3.clean
 
     def render(self, text: str) -> str:
         if plain_reason(text) is not None:
@@ -75,7 +80,7 @@ class MarkdownRenderer:
                 html = _plain(text)
         # Relative links are dropped: the same body appears on pages at different depths and in every
         # language, so a relative link could only ever be right on one of them.
-        clean = nh3.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-                          link_rel="noopener noreferrer", url_relative="deny",
-                          set_tag_attribute_values={"th": {"scope": "col"}})  # Markdown headers are columns
+        clean = self._clean(html, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
+                            link_rel="noopener noreferrer", url_relative="deny",
+                            set_tag_attribute_values={"th": {"scope": "col"}})  # Markdown headers are columns
         return _DIRECTION_CHARS.sub("", clean)  # (written as entities, `&#x202E;`: a body cannot reorder a page)

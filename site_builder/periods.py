@@ -17,7 +17,7 @@ class Period:
     end: date
 
     @property
-    def year(self) -> int:
+    def year(self) -> int:  # (for layouts)
         return int(self.key[:4])
 
     @property
@@ -36,6 +36,16 @@ def period(year: int, month: int, cutoff_day: int | None) -> Period:
     prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
     start = _month_end(prev_year, prev_month, cutoff_day) + timedelta(days=1)
     return Period(f"{year:04d}-{month:02d}", start, _month_end(year, month, cutoff_day))
+
+
+def period_by_key(key: str, cutoff_day: int | None) -> Period:
+    """The period named `key` (YYYY-MM)."""
+    return period(int(key[:4]), int(key[5:]), cutoff_day)
+
+
+def months_between(a: str, b: str) -> int:
+    """How many months period `b` comes after period `a` (keys YYYY-MM; negative when before)."""
+    return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:]) - int(a[5:])
 
 
 @lru_cache(maxsize=4096)

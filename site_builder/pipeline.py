@@ -16,6 +16,7 @@ from site_builder.cache import PeriodMemo, RecordCache, cache_problem, signature
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, changed_since, patches, read_blobs, start_history
+from site_builder.markup import MarkdownRenderer
 from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
 from site_builder.periods import period_of
@@ -280,10 +281,8 @@ def _validate(root: Path, path: str, doc_id: str, context: Context, bodies: bool
 
 
 @functools.lru_cache(maxsize=1)
-def _markdown():
-    from site_builder.markup import MarkdownRenderer  # only builds need it: `check` never imports Markdown
-
-    return MarkdownRenderer()
+def _markdown() -> MarkdownRenderer:
+    return MarkdownRenderer()  # (made only when a build asks for bodies: `check` never loads Markdown)
 
 
 def _signature(full: str, stats: dict) -> tuple | None:

@@ -392,10 +392,3 @@ def _take_spare(output: Path, staging: Path, umask: int) -> dict[str, str]:
     stamps.unlink(missing_ok=True)
     staging.mkdir()
     return {}
-
-
-def publish(files: dict[str, bytes], output: Path) -> None:
-    """Replace `output` with exactly `files`, atomically."""
-    with publishing(output) as writer:
-        for rel, data in sorted(files.items()):
-            writer.write(rel, data)

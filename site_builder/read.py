@@ -442,15 +442,6 @@ def _inside(path: Path, base: Path) -> bool:
         return False
 
 
-def read_site(root: Path, diags: Diagnostics) -> list[Source]:
-    """Every source of the site root: rules.yaml, people.yaml, then records, appeals and sign-offs."""
-    sources = read_context(root, diags)
-    for path, kind, doc_id in discover(root, diags):
-        with processing(path):
-            sources.append(read_source(root, path, kind, doc_id, diags))
-    return sources
-
-
 def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -> list[Source]:
     """rules.yaml and people.yaml, which every document is validated against (as staged, with `staged`)."""
     sources = []

@@ -149,8 +149,7 @@ class Renderer:
         jobs.append((Page("data/README.md", "data_readme.md"), self.rules.language))
         seen: set[str] = set()
         for page, _ in jobs:
-            if page.path in seen:
-                raise RuntimeError(f"two outputs would both be written to {page.path}")
+            _unclaimed(seen, page.path)
             seen.add(page.path)
         return jobs
 
@@ -188,7 +187,7 @@ class Renderer:
         files = self.static_files()
         self.rendered = {}
         for page, language in self.pages():
-            key = self.keys.key(page, language)
+            key = self.keys.key(page)
             before = previous.get(page.path)
             data = before[1] if key and before and before[0] == key else \
                 self.render_page(page, language).encode("utf-8")
@@ -239,22 +238,20 @@ class Renderer:
 
     def _write_files(self, files: dict[str, bytes], writer: Writer) -> None:
         for path, data in files.items():
-            if path in writer.written:
-                raise RuntimeError(f"two outputs would both be written to {path}")
+            _unclaimed(writer.written, path)
             writer.write(path, data)
 
     @staticmethod
     def _written(written: dict[str, str], writer: Writer) -> None:
         """Record what a worker wrote (Pelican's rule: no two outputs may claim one path)."""
         for path in written:
-            if path in writer.written:
-                raise RuntimeError(f"two outputs would both be written to {path}")
+            _unclaimed(writer.written, path)
         writer.written.update(written)
 
     def _todo(self, pages: list[tuple[Page, str]], writer: Writer) -> list[int]:
         """The numbers of the pages to render: the others are taken from the last build by their keys."""
         key = self.keys.key
-        return writer.reuse_all([(page.path, key(page, language)) for page, language in pages])
+        return writer.reuse_all([(page.path, key(page)) for page, _ in pages])
 
     def keyed_data(self) -> dict[str, str]:
         """path -> dependency key of the data files made for one period, staff member or inspector: like
@@ -447,8 +444,12 @@ _GLUE = {_Context.call.__code__, exact(lambda: None).__code__}  # frames between
 _JINJA = os.path.dirname(jinja2.__file__) + os.sep
 
 
-def _add(files: dict[str, bytes], path: str, data: bytes) -> None:
-    """Pelican's rule: two outputs may never claim the same path."""
-    if path in files:
+def _unclaimed(claimed, path: str) -> None:
+    """Pelican's rule: two outputs may never claim the same path (a bug in site-builder if they do)."""
+    if path in claimed:
         raise RuntimeError(f"two outputs would both be written to {path}")
+
+
+def _add(files: dict[str, bytes], path: str, data: bytes) -> None:
+    _unclaimed(files, path)
     files[path] = data

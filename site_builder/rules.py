@@ -155,6 +155,10 @@ class Rules:
     readings: tuple[Label, ...] = ()  # how the site reads the procedure's unclear clauses, for the rules page
     time_zone: timezone | None = None  # where commit dates are read (late entries, sign-offs); None: the committer's
 
+    def deadline(self, period) -> date:
+        """The collection deadline of a period (4.5.1): its last day and the grace days after it."""
+        return period.end + timedelta(days=self.late_grace_days)
+
     def day_of(self, moment) -> date:
         """The calendar day of a commit's date (a datetime with its committer's offset) in the site's time zone."""
         return (moment.astimezone(self.time_zone) if self.time_zone is not None else moment).date()

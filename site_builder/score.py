@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from site_builder.compliance import AMENDED_AFTER_SIGNOFF
 from site_builder.model import Appeal, Commendation, Finding, Record, Site
-from site_builder.periods import Period, period, period_of, span
+from site_builder.periods import Period, period_by_key, period_of, span
 from site_builder.rules import Rules, exact
 
 # What an appeal does to a finding: whether it still counts, and how it is shown.
@@ -202,8 +202,7 @@ def score_site(site: Site, audits: dict | None = None, removals: list = ()) -> d
     if not keys:
         return {}
     first, last = min(keys), max(keys)
-    periods = span(period(int(first[:4]), int(first[5:]), cutoff),
-                   period(int(last[:4]), int(last[5:]), cutoff), cutoff)
+    periods = span(period_by_key(first, cutoff), period_by_key(last, cutoff), cutoff)
     shared = _Shared(rules)
     out = {}
     for p in periods:

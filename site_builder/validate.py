@@ -14,7 +14,7 @@ from fractions import Fraction
 from site_builder.diagnostics import Diagnostics, Pos, did_you_mean, one_of
 from site_builder.fields import Fields, as_text
 from site_builder.model import DECISIONS, Appeal, Commendation, Finding, Inspector, Record, SignOff, Site, Staff
-from site_builder.periods import period, period_of
+from site_builder.periods import months_between, period, period_of
 from site_builder.read import RESERVED_NAMES, Source, processing
 from site_builder.rules import EXACT, Rules, exact, load_rules, pick
 from site_builder.yamltree import Scalar, kind_words
@@ -116,7 +116,7 @@ def _sign_offs_ahead(sign_offs: dict[str, SignOff], records: dict[str, Record], 
         return
     last = max(period_of(record.date, rules.cutoff_day).key for record in records.values())
     for month, sign_off in sign_offs.items():
-        ahead = (int(month[:4]) - int(last[:4])) * 12 + int(month[5:]) - int(last[5:])
+        ahead = months_between(last, month)
         if ahead > 1:
             diags.warning(Pos(sign_off.path, 1, 1), "sign-off-ahead", f"period {month} is signed off {ahead} "
                           f"months after the last period with a record ({last}); every period up to it is listed, "
@@ -149,14 +149,11 @@ def _records_apart(records: dict[str, Record], rules: Rules, diags: Diagnostics)
     if len(keys) < 2:
         return
 
-    def months(a: str, b: str) -> int:
-        return (int(b[:4]) - int(a[:4])) * 12 + int(b[5:]) - int(a[5:])
-
     ends = [(keys[-1], keys[-2], "after"), (keys[0], keys[1], "before")]
     if len(keys) == 2:  # one gap: the side with fewer records is the odd one (the later, when as many)
         ends = [min(ends, key=lambda end: len(by_period[end[0]]))]
     for alone, other, side in ends:
-        apart = abs(months(other, alone))
+        apart = abs(months_between(other, alone))
         if apart > APART_MONTHS + 1:
             for record in sorted(by_period[alone], key=lambda r: r.path):
                 diags.warning(Pos(record.path, 1, 1), "record-apart", f"its period, {alone}, is {apart} months "

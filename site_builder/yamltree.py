@@ -53,10 +53,6 @@ class Mapping:
         entry = self.entries.get(key)
         return entry[1] if entry else None
 
-    def key_pos(self, key: str) -> Pos:
-        entry = self.entries.get(key)
-        return entry[0].pos if entry else self.pos
-
 
 @dataclass(frozen=True, slots=True)
 class Sequence:

@@ -78,6 +78,15 @@ def test_python_dash_m_runs_on_the_example_site():
     assert "Traceback" not in result.stderr
 
 
+def test_check_loads_neither_markdown_nor_jinja(make_site):
+    site = make_site({"content/records/r.md": record(body="**加粗**的说明。")})
+    code = ("import sys; from site_builder.cli import main; code = main(['check', '--root', sys.argv[1]]); "
+            "print(code, sorted(m for m in ('markdown', 'nh3', 'jinja2') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(site.root)], capture_output=True, text=True,
+                            cwd=REPO, check=True)
+    assert result.stdout.splitlines()[-1] == "0 []"  # the pre-commit hook starts quickly
+
+
 def test_an_internal_error_is_one_clear_line_and_debug_shows_the_traceback(make_site, monkeypatch):
     import site_builder.score as score
 
