@@ -292,7 +292,13 @@ def cmd_scores(root: Path, args) -> int:
     elif args.format == "csv":
         sys.stdout.write(report.to_csv(report.scores_rows(site, periods)))
     elif periods:
-        sys.stdout.write(report.scores_table(site, periods, site.rules.language))
+        from site_builder.diagnostics import Diagnostics
+        from site_builder.fingerprint import layout_folders
+        from site_builder.i18n import default_strings
+
+        # (a catalogue's own mistakes are for `build` to report: its pages use them)
+        strings = default_strings(layout_folders(root), root, site.rules.language, Diagnostics())
+        sys.stdout.write(report.scores_table(site, periods, strings))
     else:
         print("no scores yet: the site has no records or sign-offs (write one with `site-builder new`)")
     return EXIT_OK

@@ -159,19 +159,15 @@ def _pad(text: str, width: int, right: bool) -> str:
     return space + text if right else text + space
 
 
-def scores_table(site: Site, periods: dict[str, PeriodScores], language: str) -> str:
-    """One aligned table per period, for a terminal."""
+def scores_table(site: Site, periods: dict[str, PeriodScores], strings: dict[str, str]) -> str:
+    """One aligned table per period, for a terminal, in the site's default language (its UI `strings`)."""
     rules = site.rules
     types = rules.scored_types
-    english = language.startswith("en")
     blocks = []
     for key, p in periods.items():
-        status = p.status if english else {"published": "已公示", "provisional": "暂定"}[p.status]
-        title = f"{key}  ({p.period.start} – {p.period.end})  {status}"
-        head = ["staff" if english else "工号", "name" if english else "姓名",
-                *(pick(ct.label, language, rules.language) for ct in types),
-                "base" if english else "基础分", "bonus" if english else "奖励分",
-                "total" if english else "总分", "flags" if english else "标记"]
+        title = f"{key}  ({p.period.start} – {p.period.end})  {strings['status_' + p.status]}"
+        head = [strings["staff_id"], strings["name"], *(pick(ct.label, rules.language, rules.language) for ct in types),
+                strings["base"], strings["bonus"], strings["total"], strings["flags"]]
         rows = [head]
         for sid, sp in p.staff.items():
             rows.append([sid, site.staff[sid].name,

@@ -24,6 +24,18 @@ def test_scores_table_is_aligned_and_names_the_period(make_site):
     assert "98.0" in row and "missing_check:qa_monthly" in row
 
 
+def test_scores_table_speaks_the_sites_default_language(make_site):
+    from conftest import RULES
+
+    site = make_site({SUP: record(findings=finding("a", 2))},
+                     rules=RULES.replace("  language: zh-CN", "  language: fr")
+                     .replace("  languages: [zh-CN, en]", "  languages: [fr, en]"))
+    site.write("layouts/i18n/fr.yaml", "status_provisional: Provisoire\nname: Nom\n")  # a catalogue begun
+    lines = site.run("scores").out.splitlines()
+    assert lines[0].endswith("Provisoire") and lines[2].split()[:2] == ["ID", "Nom"]  # English fills the rest
+    assert "暂定" not in lines[0] and "Base" in lines[2] and "Total" in lines[2]
+
+
 def test_scores_csv_has_one_row_per_staff_member_and_period(make_site):
     site = make_site({SUP: record(findings=finding("a", 2))})
     result = site.run("scores", "--format", "csv")
