@@ -263,6 +263,13 @@ def _on_step(value: Decimal, step: Decimal) -> bool:
     return Fraction(value) % Fraction(step) == 0  # exact: Decimal's % fails on numbers beyond its precision
 
 
+def _check_step(pos: Pos, points: Decimal, step: Decimal, diags: Diagnostics, band=None) -> None:
+    """Points (of a finding, a commendation or a reduction) go in the rules' steps: said the same way for each."""
+    if not _on_step(points, step):
+        diags.error(pos, "points-step", f"points {_short(points)} is not a multiple of {step.normalize():f}",
+                    _step_hint(points, step, band))
+
+
 def validate_record(source: Source, rules: Rules, staff: dict, inspectors: dict,
                     diags: Diagnostics) -> Record | None:
     errors = len(diags.errors)
@@ -383,10 +390,8 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
                 diags.error(e.pos("points"), "points-outside-band",
                             f"points {_short(points)} outside band {severity} {band} of item {item.key}",
                             f"give {band.low} to {band.high} points, or choose another severity")
-            elif not _on_step(points, rules.step):
-                diags.error(e.pos("points"), "points-step",
-                            f"points {_short(points)} is not a multiple of {rules.step.normalize():f}",
-                            _step_hint(points, rules.step, band))
+            else:
+                _check_step(e.pos("points"), points, rules.step, diags, band)
         procedure = e.text("procedure") if e.has("procedure") else ""
         if procedure and item:
             procedure = procedure.strip().removeprefix("《").removesuffix("》")
@@ -481,9 +486,8 @@ def _commendations(f: Fields, rules: Rules, checked: list[str], diags: Diagnosti
             diags.error(e.pos("points"), "commendation-outside-range",
                         f"commendation of {points} points is outside {rules.commendation} (4.5.4)",
                         f"give {rules.commendation.low} to {rules.commendation.high} points")
-        elif points is not None and not _on_step(points, rules.step):
-            diags.error(e.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
-                        _step_hint(points, rules.step))
+        elif points is not None:
+            _check_step(e.pos("points"), points, rules.step, diags)
         if len(diags.errors) == errors and None not in (person, points, reason):
             out.append(Commendation(person, points, reason, node.pos))
     return out
@@ -586,9 +590,8 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                                 f"below the original {finding.points}",
                                 "use overturned to remove it entirely, or upheld to keep it as it is"
                                 if points <= 0 else f"give fewer than {finding.points} points, or decide upheld")
-                elif points is not None and not _on_step(points, rules.step):
-                    diags.error(f.pos("points"), "points-step", f"points {points} is not a multiple of {rules.step}",
-                                _step_hint(points, rules.step))
+                elif points is not None:
+                    _check_step(f.pos("points"), points, rules.step, diags)
         elif f.has("points"):
             diags.error(f.pos("points"), "points-without-reduction", "`points` only goes with `reduced`",
                         "remove `points`, or set `decision: reduced`")

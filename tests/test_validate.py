@@ -165,6 +165,9 @@ CASES = [
          "commendation-outside-range", R, 7, 13, "1–20"),
     case("commendation-without-reason", {R: record(commendations="- points: 5")}, "missing-key", R, 7, 5,
          "`reason`"),
+    case("commendation-long-off-step", {R: record(commendations="- points: 2.000000000000000000000000000000001\n"
+                                                  "  reason: 拾金不昧")},
+         "points-step", R, 7, 13, "points 2.00000000…000001 (35 characters) is not a multiple of 0.5"),
     # appeals
     case("appeal-unknown-record", {R: ONE_FINDING, AP: appeal("2026/r")}, "unknown-reference", AP, 2, 9, "2026/r"),
     case("appeal-unknown-finding", {R: ONE_FINDING, AP: appeal(finding_id=5)}, "unknown-reference", AP, 3, 10,
