@@ -294,6 +294,79 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     site = Fields(top.mapping("site"), "`site`", diags, top.pos("site"), section=True,
                   required={"language": "the default language"},
                   optional={"title": "site title", "languages": "every language built"})
+    language, languages = _languages(site, diags)
+    roles = _roles(top, diags)
+    severities, points_at, broken_severities = _severities(top, diags)
+
+    forms = {}
+    form_nodes = _keys(top.mapping("forms"), "form", diags)
+    form_at = {key: value.pos for key, value in form_nodes}
+    for key, value in form_nodes:
+        forms[key] = _load_form(key, value, severities, frozenset(broken_severities), diags)
+    forms = {k: v for k, v in forms.items() if v is not None}
+    if not form_nodes and isinstance(top.raw("forms"), Mapping):  # (a missing or wrong `forms` is said already)
+        diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
+
+    check_types = _check_types(top, roles, forms, diags)
+    cutoff_day = _cutoff_day(top, diags)
+
+    scoring = Fields(top.mapping("scoring"), "`scoring`", diags, top.pos("scoring"), section=True,
+                     required={"step": "smallest step of points", "total_cap": "highest total",
+                               "decimals": "decimals shown", "commendation": "[lowest, highest] points"},
+                     optional={"punishable": "severities that may be marked punishable (4.5.5)"})
+    step = scoring.number("step")
+    if step is not None and step <= 0:
+        diags.error(scoring.pos("step"), "bad-rule", "step must be above 0")
+    total_cap = scoring.number("total_cap")
+    if total_cap is not None and total_cap <= 0:
+        diags.error(scoring.pos("total_cap"), "bad-rule", "total_cap must be above 0", "the procedure's is 100")
+    decimals = scoring.integer("decimals")
+    if decimals is not None and not 0 <= decimals <= 4:
+        diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
+    commendation = _range(scoring.raw("commendation"), "commendation", diags)
+    if step is not None and step > 0:
+        for key, severity in severities.items():
+            if lowest_on_step(severity.points, step) is None:
+                diags.error(points_at[key], "bad-rule", f"no points of severity `{key}` ({severity.points}) are a "
+                            f"multiple of the step {step}, so it can never be given",
+                            "widen the band or change `scoring.step`")
+    for key, form in forms.items():
+        if form.full != 100:
+            diags.warning(form_at[key], "form-not-100", f"the items of form `{key}` add up to {form.full}, not "
+                          "100: its sheets are out of that, while the cap and the distribution count on 100",
+                          "give its items full marks that add up to 100, unless that is meant")
+    punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags,
+                          frozenset(broken_severities))
+
+    appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"), section=True,
+                     required={"decided_by": "roles that decide appeals (4.6)"}) if top.has("appeals") else None
+    sign_off = Fields(top.mapping("sign_off"), "`sign_off`", diags, top.pos("sign_off"), section=True,
+                      required={"roles": "roles that sign a period off"}) if top.has("sign_off") else None
+    appeal_roles = _id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else ()
+    sign_off_roles = _id_list(sign_off.raw("roles"), "role", roles, diags) if sign_off else ()
+    adopted, late_grace_days, time_zone = _provenance(top, diags)
+    readings = _readings(doc.raw("readings"), diags)
+    if len(diags.errors) > errors_before or not top.ok:
+        return None
+    return Rules(
+        document_code=doc.text("code") or "", version=doc.text("version") or "",
+        company=doc.text("company") if doc.has("company") else "",
+        title=label_text(doc.raw("title"), "title", diags),
+        purpose=label_text(doc.raw("purpose"), "purpose", diags),
+        site_title=label_text(site.raw("title"), "title", diags),
+        language=language, languages=languages, roles=roles, severities=severities, forms=forms,
+        check_types=check_types, cutoff_day=cutoff_day, step=step,
+        total_cap=total_cap, decimals=decimals or 0,
+        commendation=commendation, punishable_severities=punishable,
+        appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
+        late_grace_days=late_grace_days, readings=readings, time_zone=time_zone,
+    )
+
+
+
+
+def _languages(site: Fields, diags: Diagnostics) -> tuple[str, tuple[str, ...]]:
+    """The default language and every language the site is built in."""
     language = site.text("language") or "zh-CN"
     if not _LANGUAGE_TAG.fullmatch(language):
         diags.error(site.pos("language"), "bad-rule", f"`{language}` is not a language tag", _TAG_HINT)
@@ -314,12 +387,19 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     if language not in languages:
         diags.error(site.pos("language"), "unknown-reference",
                     f"default language `{language}` is not in `languages`", "add it to `languages`")
+    return language, languages
 
+
+def _roles(top: Fields, diags: Diagnostics) -> dict[str, Role]:
     roles = {}
     for key, value in _keys(top.mapping("roles"), "role", diags):
         f = Fields(value, f"role `{key}`", diags, value.pos, required={"label": "the role's name"})
         roles[key] = Role(key, label_text(f.raw("label"), f"role `{key}` label", diags))
+    return roles
 
+
+def _severities(top: Fields, diags: Diagnostics) -> tuple[dict[str, Severity], dict[str, Pos], set[str]]:
+    """The deduction bands; where each one's points are written; the keys of those that could not be read."""
     severities = {}
     shortfalls: dict[Decimal, str] = {}  # threshold -> the rate band that starts there
     points_at: dict[str, Pos] = {}
@@ -347,16 +427,12 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         else:
             severities[key] = Severity(key, label_text(f.raw("label"), "label", diags), points,
                                        label_text(f.raw("definition"), "definition", diags), shortfall)
+    return severities, points_at, broken_severities
 
-    forms = {}
-    form_nodes = _keys(top.mapping("forms"), "form", diags)
-    form_at = {key: value.pos for key, value in form_nodes}
-    for key, value in form_nodes:
-        forms[key] = _load_form(key, value, severities, frozenset(broken_severities), diags)
-    forms = {k: v for k, v in forms.items() if v is not None}
-    if not form_nodes and isinstance(top.raw("forms"), Mapping):  # (a missing or wrong `forms` is said already)
-        diags.error(top.pos("forms"), "missing-key", "rules.yaml defines no form", "add a form under `forms`")
 
+def _check_types(top: Fields, roles: dict[str, Role], forms: dict[str, Form],
+                 diags: Diagnostics) -> dict[str, CheckType]:
+    """The kinds of check: who may record each, and the sheet it is scored on (its own, or another's)."""
     all_boxes = {box for form in forms.values() for box in form.boxes}
     type_nodes = _keys(top.mapping("check_types"), "check type", diags, _SCORE_COLUMNS)
     check_types = {}
@@ -407,7 +483,34 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
                     "add the kinds of check under `check_types`")
     if check_types and not any(ct.scored for ct in check_types.values()):
         diags.error(top.pos("check_types"), "bad-rule", "no check type is scored", "give one a `weight`")
+    return check_types
 
+
+def _provenance(top: Fields, diags: Diagnostics) -> tuple[date | None, int, timezone | None]:
+    """How git is read: the day it became the record of truth, the grace days after a period's cutoff, and the
+    time zone commit dates are read in."""
+    if not top.has("provenance"):
+        return None, 0, None
+    provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), section=True,
+                        required={}, optional={"adopted": "date git became the record of truth",
+                                               "late_grace_days": "days after the cutoff a record may still be "
+                                                                  "committed",
+                                               "time_zone": "the UTC offset commit dates are read in, \"+08:00\""})
+    adopted = provenance.optional_date("adopted")
+    late_grace_days = (provenance.integer("late_grace_days") or 0) if provenance.has("late_grace_days") else 0
+    if late_grace_days < 0:
+        diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative",
+                    "give the days after the cutoff a record may still be committed: 0 or more")
+    elif late_grace_days > limits.MAX_GRACE_DAYS:
+        diags.error(provenance.pos("late_grace_days"), "bad-rule", f"late_grace_days {late_grace_days} is more "
+                    "than a year after the period", "give the days after the cutoff a record may still be committed")
+        late_grace_days = 0
+    time_zone = _time_zone(provenance, diags) if provenance.has("time_zone") else None
+    return adopted, late_grace_days, time_zone
+
+
+def _cutoff_day(top: Fields, diags: Diagnostics) -> int | None:
+    """The day that ends each period; None for calendar months (`end`)."""
     period = Fields(top.mapping("period"), "`period`", diags, top.pos("period"), section=True, required={},
                     optional={"cutoff_day": "last day of each period (1–28), or `end` for calendar months "
                               f"(day {DEFAULT_CUTOFF_DAY} when not given)"})
@@ -425,76 +528,7 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
         if cutoff_day is not None and not 1 <= cutoff_day <= 28:
             diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day {cutoff_day} must be 1–28 or `end`",
                         "every month has a 28th; use `end` for calendar months")
-
-    scoring = Fields(top.mapping("scoring"), "`scoring`", diags, top.pos("scoring"), section=True,
-                     required={"step": "smallest step of points", "total_cap": "highest total",
-                               "decimals": "decimals shown", "commendation": "[lowest, highest] points"},
-                     optional={"punishable": "severities that may be marked punishable (4.5.5)"})
-    step = scoring.number("step")
-    if step is not None and step <= 0:
-        diags.error(scoring.pos("step"), "bad-rule", "step must be above 0")
-    total_cap = scoring.number("total_cap")
-    if total_cap is not None and total_cap <= 0:
-        diags.error(scoring.pos("total_cap"), "bad-rule", "total_cap must be above 0", "the procedure's is 100")
-    decimals = scoring.integer("decimals")
-    if decimals is not None and not 0 <= decimals <= 4:
-        diags.error(scoring.pos("decimals"), "bad-rule", "decimals must be 0–4")
-    commendation = _range(scoring.raw("commendation"), "commendation", diags)
-    if step is not None and step > 0:
-        for key, severity in severities.items():
-            if lowest_on_step(severity.points, step) is None:
-                diags.error(points_at[key], "bad-rule", f"no points of severity `{key}` ({severity.points}) are a "
-                            f"multiple of the step {step}, so it can never be given",
-                            "widen the band or change `scoring.step`")
-    for key, form in forms.items():
-        if form.full != 100:
-            diags.warning(form_at[key], "form-not-100", f"the items of form `{key}` add up to {form.full}, not "
-                          "100: its sheets are out of that, while the cap and the distribution count on 100",
-                          "give its items full marks that add up to 100, unless that is meant")
-    punishable = _id_list(scoring.raw("punishable"), "severity", severities, diags,
-                          frozenset(broken_severities))
-
-    appeals = Fields(top.mapping("appeals"), "`appeals`", diags, top.pos("appeals"), section=True,
-                     required={"decided_by": "roles that decide appeals (4.6)"}) if top.has("appeals") else None
-    sign_off = Fields(top.mapping("sign_off"), "`sign_off`", diags, top.pos("sign_off"), section=True,
-                      required={"roles": "roles that sign a period off"}) if top.has("sign_off") else None
-    provenance = Fields(top.mapping("provenance"), "`provenance`", diags, top.pos("provenance"), section=True,
-                        required={}, optional={"adopted": "date git became the record of truth",
-                                               "late_grace_days": "days after the cutoff a record may still be "
-                                                                  "committed",
-                                               "time_zone": "the UTC offset commit dates are read in, \"+08:00\""}) \
-        if top.has("provenance") else None
-
-    appeal_roles = _id_list(appeals.raw("decided_by"), "role", roles, diags) if appeals else ()
-    sign_off_roles = _id_list(sign_off.raw("roles"), "role", roles, diags) if sign_off else ()
-    adopted = provenance.optional_date("adopted") if provenance else None
-    late_grace_days = (provenance.integer("late_grace_days") or 0) \
-        if provenance and provenance.has("late_grace_days") else 0
-    if late_grace_days < 0:
-        diags.error(provenance.pos("late_grace_days"), "bad-rule", "late_grace_days cannot be negative",
-                    "give the days after the cutoff a record may still be committed: 0 or more")
-    elif late_grace_days > limits.MAX_GRACE_DAYS:
-        diags.error(provenance.pos("late_grace_days"), "bad-rule", f"late_grace_days {late_grace_days} is more "
-                    "than a year after the period", "give the days after the cutoff a record may still be committed")
-        late_grace_days = 0
-    time_zone = _time_zone(provenance, diags) if provenance and provenance.has("time_zone") else None
-    readings = _readings(doc.raw("readings"), diags)
-    if len(diags.errors) > errors_before or not top.ok:
-        return None
-    return Rules(
-        document_code=doc.text("code") or "", version=doc.text("version") or "",
-        company=doc.text("company") if doc.has("company") else "",
-        title=label_text(doc.raw("title"), "title", diags),
-        purpose=label_text(doc.raw("purpose"), "purpose", diags),
-        site_title=label_text(site.raw("title"), "title", diags),
-        language=language, languages=languages, roles=roles, severities=severities, forms=forms,
-        check_types=check_types, cutoff_day=cutoff_day, step=step,
-        total_cap=total_cap, decimals=decimals or 0,
-        commendation=commendation, punishable_severities=punishable,
-        appeal_roles=appeal_roles, sign_off_roles=sign_off_roles, adopted=adopted,
-        late_grace_days=late_grace_days, readings=readings, time_zone=time_zone,
-    )
-
+    return cutoff_day
 
 def lowest_on_step(points: PointRange, step: Decimal) -> Fraction | None:
     """The least multiple of `step` in the band, or None when there is none."""
