@@ -244,7 +244,7 @@ class Calibrations(list):
 
 
 @exact
-def calibrate(site: Site, periods: dict[str, PeriodScores], by_period: dict | None = None) -> Calibrations:
+def calibrate(site: Site, by_period: dict | None = None) -> Calibrations:
     """One row per inspector and check type, per period and over all periods ("all"); `by_period` is what
     period_tallies gives, when it was asked already."""
     by_period = period_tallies(site) if by_period is None else by_period

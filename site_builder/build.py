@@ -56,7 +56,8 @@ def _prepare(root: Path, cache: bool = True, jobs: int = 1, progress=None,
         return loaded, None
     if loaded.history.problem:  # said by build only: `check` stays quiet about history it does not need
         loaded.diagnostics.warning(Pos("."), "no-git-history", loaded.history.problem)
-    renderer = Renderer(root, loaded, loaded.scores(), watch)
+    periods = loaded.scores()
+    renderer = Renderer(root, loaded, periods, *loaded.insights(periods), watch)
     if loaded.memo is not None:
         loaded.memo.save()
         loaded.memo.report(loaded.diagnostics)

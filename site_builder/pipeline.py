@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from site_builder import limits, workers
+from site_builder.analytics import Calibrations, PeriodSummary, calibrate, period_tallies, summarize
 from site_builder.cache import PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
 from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
 from site_builder.diagnostics import Diagnostics, Pos
@@ -56,6 +57,19 @@ class Loaded:
 
     def scores(self) -> dict[str, PeriodScores]:
         return score_site(self.site, self.audits, self.removals)
+
+    def insights(self, periods: dict[str, PeriodScores]) -> tuple[dict[str, PeriodSummary], Calibrations]:
+        """What the scores say taken together: each period's summary, and how each inspector's findings compare
+        with their peers'. Each period's part is taken from the build cache when what it is made of is
+        unchanged (an edit works out its own period again)."""
+        memo = self.memo
+        summaries = summarize(self.site, periods, memo.kept("summary") if memo else None)
+        tallies = period_tallies(self.site, memo.kept("tallies") if memo else None)
+        calibration = calibrate(self.site, tallies)
+        if memo is not None:
+            memo.keep("summary", summaries)
+            memo.keep("tallies", tallies)
+        return summaries, calibration
 
 
 def period_inputs(site: Site, digests: dict[str, str], audits: dict, removals: list) -> dict[str, str]:

@@ -87,7 +87,9 @@ class RenderError(Exception):
 
 
 class Renderer:
-    def __init__(self, root: Path, loaded: Loaded, periods: dict[str, PeriodScores], watch: bool = False):
+    def __init__(self, root: Path, loaded: Loaded, periods: dict[str, PeriodScores],
+                 summaries: dict[str, analytics.PeriodSummary], calibration: analytics.Calibrations,
+                 watch: bool = False):
         self.root = root
         self.site = site = loaded.site
         self.rules = site.rules
@@ -105,13 +107,8 @@ class Renderer:
                               digests.get("content/people.yaml", ""),
                               f"history {self.history.complete} {self.history.problem}"],
                              self.index, digests, self.history, self.audits)
-        memo = loaded.memo  # (what earlier builds worked out per period: an edit works out its own again)
-        self.summaries = analytics.summarize(site, periods, memo.kept("summary") if memo else None)
-        tallies = analytics.period_tallies(site, memo.kept("tallies") if memo else None)
-        self.calibration = analytics.calibrate(site, periods, tallies)
-        if memo is not None:
-            memo.keep("summary", self.summaries)
-            memo.keep("tallies", tallies)
+        self.summaries = summaries
+        self.calibration = calibration
         self.markdown = MarkdownRenderer()
         self.bodies = loaded.bodies  # record path -> body HTML, made as the record was read
         self.fragments = Fragments()  # pieces of the data files; a build gives one kept between builds
@@ -311,7 +308,7 @@ class Renderer:
         for iid in site.inspectors:
             if f"data/inspectors/{iid}.csv" not in skip:
                 made = index.by_inspector.get(iid, [])
-                out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(site, iid, made))
+                out[f"data/inspectors/{iid}.csv"] = report.to_csv(report.inspector_rows(made))
         return {path: text.encode("utf-8") for path, text in out.items()}
 
     def render_page(self, page: Page, language: str) -> str:

@@ -265,8 +265,8 @@ def trend_rows(site: Site, periods: dict, summaries: dict) -> list[list[str]]:
     return rows
 
 
-def inspector_rows(site: Site, inspector: str, records: list) -> list[list[str]]:
-    """data/inspectors/ID.csv: the checks an inspector recorded."""
+def inspector_rows(records: list) -> list[list[str]]:
+    """data/inspectors/ID.csv: the checks an inspector recorded (`records`)."""
     rows = [["date", "record", "check_type", "staff", "findings", "commendations"]]
     for r in records:
         rows.append([r.date.isoformat(), r.id, r.type, ";".join(r.staff), str(len(r.findings)),
