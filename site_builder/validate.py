@@ -511,38 +511,7 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
         diags.error(f.pos("record"), "unknown-reference", f"no record `{record_id}`"
                     f"{did_you_mean(record_id, records)}",
                     "the id is the record's path under content/records without `.md`")
-    finding = None
-    node = f.raw("finding")
-    if isinstance(node, Scalar) and (node.kind == "null" or not node.text.strip()):
-        diags.error(node.pos, "empty-value", "`finding` is empty", "write the finding's id or its position, like 1")
-    elif isinstance(node, Scalar) and node.kind != "str" and not (node.kind == "int" and
-                                                                re.fullmatch("0|[1-9][0-9]*", node.text)):
-        # (`yes` is a boolean and `007` an octal 7 to YAML: as an `id:` in a record, both are refused)
-        diags.error(node.pos, "id-not-text", f"`finding` `{node.text}` is read by YAML as {kind_words(node.kind)}, "
-                    "not as a finding's id or position", f"quote an id: '{node.text}'; a position is a plain "
-                    "number, like 1")
-    elif record is not None and isinstance(node, Scalar):
-        by_id = next((x for x in record.findings if x.id == node.text), None)
-        if node.kind == "int" and node.text.isdigit():
-            position = int(node.text) if len(node.text) <= 9 else 0  # (a longer one is no position: none)
-            finding = next((x for x in record.findings if x.position == position), None) or by_id
-            if by_id is not None and by_id is not finding:  # `id: "2"` on one finding, another in position 2
-                diags.error(node.pos, "ambiguous-finding", f"`{node.text}` is the position of one finding of "
-                            f"`{record_id}` and the `id:` of another (finding {by_id.position})",
-                            f"write the id quoted (`finding: \"{node.text}\"`) for that one; better, give the "
-                            "record's findings ids that are not numbers")
-                finding = None
-        else:
-            finding = by_id
-        if finding is None and by_id is None:
-            quoted = node.kind == "str" and re.fullmatch("[0-9]{1,9}", node.text) is not None \
-                and len(record.findings) >= int(node.text) > 0
-            diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
-                        (f"a position is written as a number (`finding: {node.text}`); " if quoted else "") +
-                        f"its findings' ids: {one_of(x.id for x in record.findings) or 'none'}")
-    elif node is not None and not isinstance(node, Scalar):
-        diags.error(node.pos, "wrong-type", "`finding` must be one finding's id or position",
-                    "write one id or position, like `finding: 1`")
+    finding = _appealed_finding(f.raw("finding"), record, record_id, diags)
     filed = f.date("filed")
     if filed and record and filed < record.date:
         diags.error(f.pos("filed"), "bad-date", f"filed {filed}, before the record's date {record.date}",
@@ -605,6 +574,43 @@ def validate_appeal(source: Source, rules: Rules, records: dict, broken: set, in
                       "finding about themselves", "a colleague from the quality department should decide it")
     return Appeal(source.doc_id, source.path, record.id, finding.id, filed, decision, points, decided,
                   decided_by, source.body)
+
+
+def _appealed_finding(node, record: Record | None, record_id: str | None, diags: Diagnostics) -> Finding | None:
+    """The finding an appeal's `finding:` names in its record, by position (a plain number) or by id; None,
+    said, when it names none or two."""
+    finding = None
+    if isinstance(node, Scalar) and (node.kind == "null" or not node.text.strip()):
+        diags.error(node.pos, "empty-value", "`finding` is empty", "write the finding's id or its position, like 1")
+    elif isinstance(node, Scalar) and node.kind != "str" and not (node.kind == "int" and
+                                                                re.fullmatch("0|[1-9][0-9]*", node.text)):
+        # (`yes` is a boolean and `007` an octal 7 to YAML: as an `id:` in a record, both are refused)
+        diags.error(node.pos, "id-not-text", f"`finding` `{node.text}` is read by YAML as {kind_words(node.kind)}, "
+                    "not as a finding's id or position", f"quote an id: '{node.text}'; a position is a plain "
+                    "number, like 1")
+    elif record is not None and isinstance(node, Scalar):
+        by_id = next((x for x in record.findings if x.id == node.text), None)
+        if node.kind == "int" and node.text.isdigit():
+            position = int(node.text) if len(node.text) <= 9 else 0  # (a longer one is no position: none)
+            finding = next((x for x in record.findings if x.position == position), None) or by_id
+            if by_id is not None and by_id is not finding:  # `id: "2"` on one finding, another in position 2
+                diags.error(node.pos, "ambiguous-finding", f"`{node.text}` is the position of one finding of "
+                            f"`{record_id}` and the `id:` of another (finding {by_id.position})",
+                            f"write the id quoted (`finding: \"{node.text}\"`) for that one; better, give the "
+                            "record's findings ids that are not numbers")
+                finding = None
+        else:
+            finding = by_id
+        if finding is None and by_id is None:
+            quoted = node.kind == "str" and re.fullmatch("[0-9]{1,9}", node.text) is not None \
+                and len(record.findings) >= int(node.text) > 0
+            diags.error(node.pos, "unknown-reference", f"record `{record_id}` has no finding `{node.text}`",
+                        (f"a position is written as a number (`finding: {node.text}`); " if quoted else "") +
+                        f"its findings' ids: {one_of(x.id for x in record.findings) or 'none'}")
+    elif node is not None and not isinstance(node, Scalar):
+        diags.error(node.pos, "wrong-type", "`finding` must be one finding's id or position",
+                    "write one id or position, like `finding: 1`")
+    return finding
 
 
 def validate_sign_off(source: Source, rules: Rules, inspectors: dict, diags: Diagnostics) -> SignOff | None:
