@@ -400,6 +400,9 @@ def cmd_serve(root: Path, args) -> int:
     def report(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    if not (root / "rules.yaml").exists() and not (root / "content").exists():  # (a site half made shows its errors)
+        raise UsageError(f"{root} is not a site root: it has neither rules.yaml nor content/ (run serve in a site "
+                         "root or a folder inside one, or pass --root DIR)")
     try:
         if not args.host.strip():  # (`--host "$HOST"` with HOST unset would listen on every network)
             raise UsageError("--host is empty: give an address, 127.0.0.1 for this machine only (the default) "

@@ -20,8 +20,9 @@ def request_problem(site: Site, check_type: str, staff: list[str], inspector: st
     if check_type not in rules.check_types:
         return (f"unknown check type `{check_type}`{did_you_mean(check_type, rules.check_types)} "
                 f"(check types: {', '.join(rules.check_types)})")
-    if len(set(staff)) != len(staff):
-        return "a staff member is given twice"
+    twice = next((person for n, person in enumerate(staff) if person in staff[:n]), None)
+    if twice is not None:
+        return f"staff `{twice}` is given twice: give each staff member once"
     for person in staff:
         if person not in site.staff and "," in person and all(p.strip() in site.staff for p in person.split(",")):
             listed = " ".join(f"--staff {p.strip()}" for p in person.split(","))

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,14 +69,20 @@ class Preview:
             diagnostics = result.diagnostics.errors + result.diagnostics.warnings
             if result.ok:
                 self._rendered = result.rendered
+            # an editor's swap file, a `touch`, a save of the same bytes: the site is the same, and open pages
+            # are not reloaded (the browser would lose its place, and a form being read)
+            same = result.ok and not self.state.failed and self.state.generation > 0 and \
+                result.files == self.state.files and diagnostics == self.state.diagnostics
             with self.changed:
                 files = result.files if result.ok else self.state.files
-                self.state = State(files, diagnostics, not result.ok, self.state.generation + 1, seconds)
+                generation = self.state.generation + (not same)
+                self.state = State(files, diagnostics, not result.ok, generation, seconds)
                 self.changed.notify_all()
-            for d in diagnostics:
-                self.report(d.text())
+            if not same:
+                for d in diagnostics:
+                    self.report(d.text())
             status = "failed" if not result.ok else f"built {len(result.files)} files"
-            self.report(f"{status} in {seconds * 1000:.0f} ms")
+            self.report(f"{status} in {seconds * 1000:.0f} ms" + (" (the same: nothing to reload)" if same else ""))
             return self.state
 
     def wait_for_change(self, generation: int, timeout: float) -> int:
@@ -179,8 +186,10 @@ def _handler(preview: Preview):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            if data is None:
-                return self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+            if data is None:  # (a record moved away and back, a checkout: the page comes back by itself)
+                page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>not found</title></head><body>"
+                        f"<p>{html.escape(path)}: not found</p>{_reload_script(state.generation)}</body></html>")
+                return self._send(HTTPStatus.NOT_FOUND, page.encode("utf-8"), "text/html")
             kind = mimetypes.guess_type(rel)[0] or "application/octet-stream"
             if kind == "text/html":
                 data = data.replace(b"</body>", _reload_script(state.generation).encode() + b"</body>", 1)
@@ -237,6 +246,10 @@ class Watcher:
     def __init__(self, preview: Preview, debounce: float = DEBOUNCE_SECONDS):
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
+
+        # a watched folder moved away and back: watchdog watches it again, and says so with a dump of every
+        # watch (kilobytes, once per folder); watching goes on as it should
+        warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
 
         self.preview = preview
         self.debounce = debounce

@@ -218,6 +218,8 @@ def test_new_for_several_staff_passes_check(make_site):
     (["qa_monthly", "--staff", "S001", "--inspector", "I01"], "may not record"),
     (["daily", "--staff", "S404", "--inspector", "I01"], "unknown staff"),
     (["daily", "--staff", "S001,S002", "--inspector", "I01"], "--staff S001 --staff S002"),
+    (["daily", "--staff", "S002", "--staff", "S001", "--staff", "S002", "--inspector", "I01"],
+     "staff `S002` is given twice"),
     (["daily", "--staff", "S001", "--inspector", "I01", "--date", "2026-02-30"], "real date"),
 ])
 def test_new_refuses_what_check_would_refuse(make_site, args, message):

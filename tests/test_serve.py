@@ -57,6 +57,32 @@ def test_serves_the_site_with_the_reload_script(served):
     assert not (site.root / "_site").exists()  # the published site is never written by serve
 
 
+def test_a_rebuild_that_changes_nothing_reloads_no_page(make_site):
+    from site_builder.serve import Preview
+
+    site = make_site({REC: record(findings=finding("a", 2))})
+    said = []
+    preview = Preview(site.root, report=said.append)
+    first = preview.rebuild().generation
+    (site.root / "content/records/2026/11/.sup-S001.md.swp").write_bytes(b"\x00vim swap\xff")  # an editor's file
+    assert preview.rebuild().generation == first and said[-1].endswith("(the same: nothing to reload)")
+    site.write(REC, record(findings=finding("a", 1)))
+    assert preview.rebuild().generation == first + 1
+
+
+def test_a_page_not_found_comes_back_by_itself(served):
+    site, running = served
+    status, page = get(running.url + "records/2026/11/gone.html")
+    assert status == 404 and "records/2026/11/gone.html: not found" in page and "EventSource" in page
+
+
+def test_serve_outside_a_site_says_so(tmp_path):
+    from conftest import SiteDir
+
+    result = SiteDir(tmp_path).run("serve", "--port", "0")
+    assert result.code == 2 and "is not a site root: it has neither rules.yaml nor content/" in result.err
+
+
 def test_editing_a_record_rebuilds_and_shows_the_new_score(served):
     site, running = served
     assert "98.0" in total_shown(running)
