@@ -271,7 +271,7 @@ def cmd_scores(root: Path, args) -> int:
     from site_builder import report
     from site_builder.pipeline import load
 
-    if args.month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+    if args.month is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.month):
         raise UsageError(f"--month {args.month}: write the month as YYYY-MM, like 2026-11")
     loaded = load(root, cache=True)
     if not loaded.ok:

@@ -19,9 +19,9 @@ from site_builder.yamltree import (DIRECTION_CHARS, YAML11_LETTER_BOOLEAN, YAML1
 
 # the contract's pattern; an id may start with `-` (`new --staff=-S1` then; CSV cells so starting are guarded)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only (`\d` is any script's: ２０２６)
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DECIMAL = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _LEADING_ZERO = re.compile(r"[+-]?0[0-9]+")
 
 
@@ -245,8 +245,14 @@ def as_date(node: Node, label: str, diags: Diagnostics) -> date | None:
             return None
         return day if _plausible_year(day.year, scalar, label, "bad-date", diags) else None
     diags.error(scalar.pos, "bad-date", f"{label} `{scalar.text}` is not a date written as YYYY-MM-DD",
-                "write it like 2026-11-12, with no time")
+                _ascii_hint(scalar.text, _DATE) or "write it like 2026-11-12, with no time")
     return None
+
+
+def _ascii_hint(text: str, pattern: re.Pattern) -> str:
+    """What to write for a date or month typed in full-width digits (a Chinese input method), or ""."""
+    written = text.translate(_FULL_WIDTH).replace("－", "-")
+    return f"write it in ASCII digits: {written}" if written != text and pattern.fullmatch(written) else ""
 
 
 def _plausible_year(year: int, scalar: Scalar, label: str, code: str, diags: Diagnostics) -> bool:
@@ -266,7 +272,7 @@ def as_month(node: Node, label: str, diags: Diagnostics) -> tuple[int, int] | No
         year = int(match.group(1))
         return (year, int(match.group(2))) if _plausible_year(year, scalar, label, "bad-month", diags) else None
     diags.error(scalar.pos, "bad-month", f"{label} `{scalar.text}` is not a month written as YYYY-MM",
-                "write it like 2026-11")
+                _ascii_hint(scalar.text, _MONTH) or "write it like 2026-11")
     return None
 
 
@@ -301,6 +307,10 @@ def as_integer(node: Node, label: str, diags: Diagnostics) -> int | None:
         return None
     if value != value.to_integral_value():
         diags.error(node.pos, "bad-number", f"{label} must be a whole number, not {value}")
+        return None
+    if value.adjusted() >= limits.MAX_INTEGER_DIGITS:  # (rules.yaml's whole numbers are days and places)
+        diags.error(node.pos, "bad-number", f"{label} is a whole number of {value.adjusted() + 1} digits, more "
+                    "than any setting of the procedure needs", "check the number")
         return None
     return int(value)
 

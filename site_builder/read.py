@@ -7,6 +7,7 @@ Nothing here knows what a record means; it only finds the files, refuses what ca
 from __future__ import annotations
 
 import codecs
+import errno
 import functools
 import hashlib
 import os
@@ -136,7 +137,16 @@ def read_source(root: Path, path: str, kind: str, doc_id: str, diags: Diagnostic
                 regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
                 data = handle.read(cap + 1) if regular else b""
     except OSError as exc:
-        diags.error(Pos(path), "unreadable", f"cannot read the file: {exc.strerror}")
+        broken = broken_link(root / path)
+        if broken:
+            diags.error(Pos(path), "broken-link", broken, "point the link at an existing file, or remove it")
+        elif exc.errno == errno.ENXIO:  # (a socket: it cannot be opened at all)
+            diags.error(Pos(path), "not-a-file", "this is not a regular file (a socket)",
+                        "remove it from the content folder")
+        else:
+            diags.error(Pos(path), "unreadable", f"cannot read the file: {exc.strerror}",
+                        "make it readable, or remove it" if exc.errno == errno.EACCES else
+                        "check the file (`ls -l` on it) and run the command again")
         return unreadable
     if not regular:
         diags.error(Pos(path), "not-a-file", "this is not a regular file (a folder, device or pipe)",
@@ -366,7 +376,7 @@ def discover(root: Path, diags: Diagnostics, stats: dict | None = None,
                     continue
                 info = stats.get(full)
                 linked = os.path.islink(full) if info is None else stat.S_ISLNK(info[0])
-                if linked and not _inside(Path(full), base):
+                if linked and not _inside(Path(full), base) and not broken_link(Path(full)):
                     diags.error(Pos(shown(rel)), "symlink", f"the file links outside {folder}/",
                                 "copy the file in instead of linking to it")
                     continue
@@ -434,6 +444,21 @@ def refuse_linked_layouts(root: Path, diags: Diagnostics) -> None:
                             "the file links outside the layouts folder", "copy the file in instead of linking to it")
 
 
+def broken_link(path: Path) -> str:
+    """What is wrong with `path` when it is a symbolic link leading nowhere (to a file that does not exist, or
+    round in a loop); "" otherwise."""
+    try:
+        if not path.is_symlink():
+            return ""
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "the file is a link that leads back to itself (a loop of links)"
+        if exc.errno == errno.ENOENT:
+            return f"the file is a link to `{os.readlink(path)}`, which does not exist"
+    return ""
+
+
 def _inside(path: Path, base: Path) -> bool:
     try:
         path.resolve().relative_to(base.resolve())
@@ -451,6 +476,9 @@ def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -
                 sources.append(read_source(root, path, kind, "", diags, staged.blobs.get(path)))
         elif staged is not None and (root / path).is_file():
             diags.error(Pos(path), "missing-file", f"`{path}` is not staged", "add it with `git add`")
+        elif broken_link(root / path):
+            diags.error(Pos(path), "broken-link", broken_link(root / path),
+                        "point the link at an existing file, or put the file itself here")
         elif (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
             diags.error(Pos(path), "symlink", "the file links outside the site",
                         "copy the file in instead of linking to it")

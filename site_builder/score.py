@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from site_builder.compliance import AMENDED_AFTER_SIGNOFF
 from site_builder.model import Appeal, Commendation, Finding, Record, Site
 from site_builder.periods import Period, period_by_key, period_of, span
-from site_builder.rules import Rules, exact
+from site_builder.rules import EXACT, Rules, exact
 
 # What an appeal does to a finding: whether it still counts, and how it is shown.
 STATUS_COUNTED = "counted"
@@ -109,12 +109,23 @@ class PeriodScores:
 def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """四舍五入 to `decimals` places, exactly: 91.25 → 91.3, 2/3 → 0.7, never banker's rounding."""
     if isinstance(value, Decimal):  # points as written: Decimal's own half-up rounding is exact
-        return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if value.adjusted() + decimals < _DEFAULT_DIGITS:
+            return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        with localcontext(EXACT):  # (beyond the default context's digits quantize fails)
+            return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     numerator, denominator = value.numerator * 10 ** decimals, value.denominator  # integers: exact and fast
     magnitude, remainder = divmod(abs(numerator), denominator)
     if 2 * remainder >= denominator:
         magnitude += 1
-    return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
+    if magnitude < 10 ** _DEFAULT_DIGITS:
+        return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
+    with localcontext(EXACT):  # (beyond them scaleb would round)
+        return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
+
+
+# the digits Decimal's default context keeps (28): scores of a site with 100-point forms use a few, and stay in
+# it (entering an exact context for each of the millions of numbers a large site shows costs seconds)
+_DEFAULT_DIGITS = 27
 
 
 def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:

@@ -760,6 +760,19 @@ def test_points_are_shown_as_written_while_scores_are_rounded(make_site):
     assert ">8.8<" in form and ">98.8<" in form  # the item's and the sheet's scores, to one decimal
 
 
+def test_numbers_beyond_decimals_default_28_digits_are_scored_and_shown_exactly(make_site):
+    from conftest import RULES, finding
+
+    big = "1" + "0" * 27  # a cap written as "no cap", an item worth that much: Decimal's default context fails
+    rules = RULES.replace("  total_cap: 100 ", f"  total_cap: {big} ").replace("        full: 10\n", f"        full: {big}\n", 1)
+    site = make_site({"content/records/2026/11/r.md": record(findings=finding("a", 2))}, rules=rules)
+    result = site.run("build")
+    assert result.code == 0, result.err
+    sheet = site.scores("2026-11")["2026-11"]["staff"]["S001"]["sheets"]["supervisor_monthly"]
+    assert sheet["items"]["a"] == int(big) - 2 and sheet["score"] == int(big) + 88
+    assert f"{big}.0" in (site.root / "_site/en/rules.html").read_text(encoding="utf-8")
+
+
 def test_the_rules_page_states_the_sites_own_check_types_and_punishable_bands(make_site):
     from conftest import RULES
 

@@ -77,6 +77,7 @@ def test_usage_errors_exit_2(make_site, tmp_path):
     assert site.run("check", "no/such/file.md").code == 2
     assert site.run("frobnicate").code == 2
     assert site.run("scores", "--format", "xml").code == 2
+    assert site.run("scores", "--month", "２０２６-11").code == 2  # full-width digits are no month (`\\d` took them)
     from site_builder.cli import main
     assert main(["check", "--root", str(tmp_path / "nowhere")]) == 2
 

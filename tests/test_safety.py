@@ -342,13 +342,29 @@ def test_layout_files_linked_outside_the_layouts_are_refused(make_site, tmp_path
 def test_symlink_loop(make_site, hazard):
     site = make_site({R: GOOD})
     os.symlink("loop.md", site.root / "content/records/loop.md")
-    hazard(site, "symlink", "content/records/loop.md", 0, 0, "")
+    hazard(site, "broken-link", "content/records/loop.md", 0, 0, "a loop of links")  # (not a link "outside")
 
 
 def test_dangling_symlink_inside_the_content(make_site, hazard):
     site = make_site({R: GOOD})
     os.symlink("gone.md", site.root / "content/records/dangling.md")
-    hazard(site, "unreadable", "content/records/dangling.md", 0, 0, "cannot read")
+    hazard(site, "broken-link", "content/records/dangling.md", 0, 0, "a link to `gone.md`, which does not exist")
+
+
+def test_people_yaml_linked_to_a_file_that_is_not_there_is_said_so(make_site, hazard):
+    site = make_site({R: GOOD})
+    (site.root / P).unlink()
+    os.symlink("people-2026.yaml", site.root / P)
+    hazard(site, "broken-link", P, 0, 0, "a link to `people-2026.yaml`, which does not exist")  # not "missing"
+
+
+def test_a_socket_named_like_a_record_is_not_a_file(make_site, hazard):
+    import socket
+
+    site = make_site({R: GOOD})
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(site.root / "content/records/socket.md"))
+        hazard(site, "not-a-file", "content/records/socket.md", 0, 0, "a socket")
 
 
 def test_fifo_named_like_a_record_does_not_hang_check(make_site, tmp_path):

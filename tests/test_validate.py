@@ -72,6 +72,9 @@ LANGUAGES = "  languages: [zh-CN, en]                     # every language the s
 SELF_TOWARD = "    counts_toward: supervisor_monthly        # reading 3"
 
 
+CUTOFF = next(line for line in RULES.split("\n") if line.startswith("  cutoff_day: 25 "))
+
+
 def rules_with(line: str, instead: str) -> str:
     assert line in RULES
     return RULES.replace(line, instead, 1)
@@ -110,6 +113,8 @@ CASES = [
     case("non-iso-date", {R: record(date="2026-1-5")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
     case("datetime-not-date", {R: record(date="2026-11-12 10:00")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
     case("slash-date", {R: record(date="2026/11/12")}, "bad-date", R, 3, 7, "YYYY-MM-DD"),
+    case("full-width-date", {R: record(date="２０２６－１１－１２")}, "bad-date", R, 3, 7,
+         "write it in ASCII digits: 2026-11-12"),  # (a Chinese input method in full-width mode)
     # references
     case("unknown-staff", {R: record(staff=["S001", "S999"])}, "unknown-reference", R, 5, 15, "S999"),
     case("staff-listed-twice", {R: record(staff=["S001", "S001"])}, "duplicate-id", R, 5, 15, "twice"),
@@ -202,6 +207,8 @@ CASES = [
     case("sign-off-before-period-ends", {MO: sign_off(closed="2026-11-20")}, "bad-date", MO, 3, 9, "2026-11-25"),
     case("sign-off-impossible-month", {"content/months/2026-13.md": sign_off(month="2026-13")}, "bad-month",
          "content/months/2026-13.md", 2, 8, "YYYY-MM"),
+    case("sign-off-month-in-full-width-digits", {MO: sign_off(month="２０２６-１１")}, "bad-month", MO, 2, 8,
+         "write it in ASCII digits: 2026-11"),
     # people.yaml
     case("duplicate-staff-id", {}, "duplicate-id", P, 5, at(DUP_PEOPLE, 5, "S001"), "lines 2 and 5",
          people=DUP_PEOPLE),
@@ -233,6 +240,8 @@ CASES = [
     case("total-cap-negative", {}, "bad-rule", "rules.yaml", line_of(RULES, "  total_cap: 100                   "
                                                                      "          # 4.5.4: the total may not exceed 100"),
          14, "above 0", rules=rules_with("  total_cap: 100 ", "  total_cap: -5  ")),
+    case("cutoff-day-of-thousands-of-digits", {}, "bad-number", "rules.yaml", line_of(RULES, CUTOFF), 15,
+         "a whole number of 4301 digits", rules=rules_with("  cutoff_day: 25 ", "  cutoff_day: " + "1" * 4301 + " ")),
     case("name-on-two-lines", {}, "bad-name", P, 6, at(TWO_LINE_NAME, 6, '"'), "one line", people=TWO_LINE_NAME),
     case("rules-unknown-role", {}, "unknown-reference", "rules.yaml", line_of(RULES, "    roles: [qa]"), 13, "`qa`",
          rules=RULES.replace("  qa:\n    label: {zh-CN: 品管部", "  qm:\n    label: {zh-CN: 品管部")),
