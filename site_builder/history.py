@@ -124,8 +124,9 @@ _UNSET = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")  # and the variables that would 
 
 
 def _command(root: Path, *args: str) -> list[str]:
-    # (a path is the file of that name: `br[1].md` is not a pattern that also finds `br1.md`)
-    return ["git", "--literal-pathspecs", "-C", str(root), *_CONFIG, *args]
+    # a path is the file of that name (`br[1].md` is not a pattern that also finds `br1.md`); the history is the
+    # commits as made (`git replace` and grafts would change it without moving HEAD, which says what was read)
+    return ["git", "--literal-pathspecs", "--no-replace-objects", "-C", str(root), *_CONFIG, *args]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:

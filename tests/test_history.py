@@ -840,6 +840,20 @@ def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_si
     assert page.read_text(encoding="utf-8") == before
 
 
+def test_the_history_is_the_commits_as_made_whatever_git_replace_says(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    site.write(REC, record(findings=finding("a", 1)))
+    commit(site, "soften finding", date="2026-11-13T10:00:00+08:00")
+    assert site.run("build").code == 0
+    page = site.root / "_site/en/records/2026/11/sup-S001.html"
+    before = page.read_bytes()
+    git(site, "replace", "--graft", "HEAD")  # HEAD's parents hidden: `git log` would show one commit
+    assert "nothing changed" in site.run("build").out
+    assert site.run("build", "--no-cache").code == 0 and page.read_bytes() == before
+
+
 def test_a_commit_whose_author_is_not_utf8_is_shown_not_a_crash(repo):
     site = repo()
     site.write(REC, record())
