@@ -417,6 +417,11 @@ def cmd_serve(root: Path, args) -> int:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(f"serving {running.url} — edit content/, layouts/ or rules.yaml and the page reloads; Ctrl-C stops",
           flush=True)
+    if running.shared:  # (0.0.0.0 is no address to give a colleague, and what the preview shows is not published)
+        import socket
+
+        print(f"open to the network, as http://{socket.gethostname()}:{running.port}/ or this machine's address: "
+              "anyone who can reach it sees provisional appraisals too", flush=True)
     if args.open:
         webbrowser.open(running.url)
     try:

@@ -339,6 +339,15 @@ class Running:
         host, port = self.server.server_address[:2]
         return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def shared(self) -> bool:
+        """Listening on every network (`--host 0.0.0.0` or `::`), not on one address."""
+        return ipaddress.ip_address(self.server.server_address[0]).is_unspecified
+
     def stop(self) -> None:
         self.server.stopping = True
         self.watcher.stop()

@@ -76,6 +76,16 @@ def test_a_page_not_found_comes_back_by_itself(served):
     assert status == 404 and "records/2026/11/gone.html: not found" in page and "EventSource" in page
 
 
+def test_a_preview_on_every_network_says_so(make_site):
+    site = make_site({REC: record()})
+    for host, shared in (("0.0.0.0", True), ("127.0.0.1", False)):
+        running = Running(site.root, host, 0, report=lambda line: None)
+        try:
+            assert running.shared is shared and running.url.endswith(f":{running.port}/")
+        finally:
+            running.stop()
+
+
 def test_serve_outside_a_site_says_so(tmp_path):
     from conftest import SiteDir
 
