@@ -459,7 +459,9 @@ def _severity(e: Fields, rules: Rules, item, diags: Diagnostics) -> str | None:
         diags.error(e.pos("actual_rate"), "no-rate-deduction",
                     f"shortfall {shortfall} percentage points ({required} − {actual}) is below "
                     f"{rate_bands[0].shortfall}: no deduction under item {item.key}",
-                    "remove the finding, or check the rates")
+                    f"rates are percentages: write {(required * 100).normalize():f} for {required}, "
+                    f"{(actual * 100).normalize():f} for {actual}"
+                    if 0 < required <= 1 and actual <= 1 else "remove the finding, or check the rates")
         return None
     if claimed is None:
         return derived
