@@ -42,7 +42,7 @@ def install_hook(root: Path, force: bool = False) -> Path:
 
     top = Path(git("rev-parse", "--show-toplevel"))
     hooks = Path(git("rev-parse", "--git-path", "hooks"))
-    hooks = hooks if hooks.is_absolute() else root / hooks
+    hooks = Path(os.path.normpath(hooks if hooks.is_absolute() else root / hooks))  # (`site/../.git/hooks`: said plainly)
     hook = hooks / "pre-commit"
     if hook.exists() and MARK not in hook.read_text(encoding="utf-8", errors="replace") and not force:
         raise HookError(f"{hook} already exists and was not written by site-builder; add "

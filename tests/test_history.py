@@ -421,6 +421,14 @@ def test_the_installed_hook_refuses_a_bad_commit(repo):
     commit(site, "good")  # passes the hook
 
 
+def test_hook_install_for_a_site_in_a_folder_of_its_repository_names_the_hook_plainly(make_site, tmp_path):
+    site = make_site()
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # the site is tmp_path/site
+    result = site.run("hook", "install")
+    assert result.code == 0 and str(tmp_path / ".git" / "hooks" / "pre-commit") in result.out
+    assert "/../" not in result.out and (tmp_path / ".git" / "hooks" / "pre-commit").is_file()
+
+
 def test_a_site_builder_folder_committed_to_the_site_cannot_stand_in_for_the_hooks_check(repo):
     site = repo()
     assert site.run("hook", "install").code == 0
