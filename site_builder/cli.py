@@ -358,7 +358,7 @@ def cmd_new(root: Path, args) -> int:
     from site_builder.scaffold import record_path, request_problem, skeleton, skeleton_problem, write_new
 
     try:  # (Python also reads 20261112 and 2026-W46-4; a record's date is written YYYY-MM-DD)
-        if args.date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.date):
+        if args.date is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):
             raise ValueError
         day = date.fromisoformat(args.date) if args.date is not None else date.today()
     except ValueError:

@@ -160,9 +160,11 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
         pos = Pos(record.path, 1, 1)
         file_history = history.of(record.path)
         if LATE_ENTRY in audit.flags:
-            entered = site.rules.day_of(file_history.first.committed)
-            diags.warning(pos, "late-entry", f"first committed on {entered}, after the "
-                          f"collection deadline {audit.deadline} of its period (4.5.1)",
+            first = file_history.first
+            entered = f"on {site.rules.day_of(first.committed)}," if first.dated else \
+                f"in {first.short}, whose date cannot be read: it counts as"
+            diags.warning(pos, "late-entry", f"first committed {entered} after the collection deadline "
+                          f"{audit.deadline} of its period (4.5.1)",
                           "records are due by the period's cutoff; the page shows it as entered late")
         if AMENDED_AFTER_SIGNOFF in audit.flags:
             hashes = ", ".join(c.short for c in audit.amendments)

@@ -286,7 +286,12 @@ def as_number(node: Node, label: str, diags: Diagnostics) -> Decimal | None:
                     "YAML readers (octal or not)", f"write it without the leading zero: {scalar.text.lstrip('+-0') or 0}")
         return None
     if scalar.kind in ("int", "float") and _DECIMAL.fullmatch(scalar.text):
-        return Decimal(scalar.text)
+        value = Decimal(scalar.text)
+        if value.adjusted() >= limits.MAX_NUMBER_DIGITS:
+            diags.error(scalar.pos, "bad-number", f"{label} is a number of {value.adjusted() + 1} digits before its "
+                        "point: no number of the procedure is anywhere near that large", "check the number")
+            return None
+        return value
     if scalar.kind == "str" and not scalar.plain and _DECIMAL.fullmatch(scalar.text):
         diags.error(scalar.pos, "wrong-type", f"{label} must be a number, not the text \"{scalar.text}\"",
                     "remove the quotes")
@@ -307,10 +312,6 @@ def as_integer(node: Node, label: str, diags: Diagnostics) -> int | None:
         return None
     if value != value.to_integral_value():
         diags.error(node.pos, "bad-number", f"{label} must be a whole number, not {value}")
-        return None
-    if value.adjusted() >= limits.MAX_INTEGER_DIGITS:  # (rules.yaml's whole numbers are days and places)
-        diags.error(node.pos, "bad-number", f"{label} is a whole number of {value.adjusted() + 1} digits, more "
-                    "than any setting of the procedure needs", "check the number")
         return None
     return int(value)
 

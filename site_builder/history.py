@@ -120,7 +120,9 @@ _CONFIG = [part for setting in (
     "diff.mnemonicPrefix=false", "diff.context=3", "diff.interHunkContext=0", "diff.relative=false",
     "diff.algorithm=myers", "diff.indentHeuristic=true", "diff.suppressBlankEmpty=false",
     "core.attributesFile=/dev/null", "i18n.logOutputEncoding=UTF-8", "core.abbrev=auto") for part in ("-c", setting)]
-_UNSET = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")  # and the variables that would (another context, another program)
+# and the variables that would (another context, another program); attributes (`*.md -diff`, say) are the site's
+# own `.gitattributes` only: not the system's (GIT_ATTR_NOSYSTEM), nor the user's, and `--text` for each diff
+_UNSET = ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF")
 
 
 def _command(root: Path, *args: str) -> list[str]:
@@ -131,7 +133,8 @@ def _command(root: Path, *args: str) -> list[str]:
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(_command(root, *args), capture_output=True, check=False,
-                          env={name: value for name, value in os.environ.items() if name not in _UNSET})
+                          env={**{name: value for name, value in os.environ.items() if name not in _UNSET},
+                               "GIT_ATTR_NOSYSTEM": "1"})
 
 
 def read_history(root: Path, keep: Path | None = None) -> History:
@@ -157,7 +160,8 @@ def start_history(root: Path, keep: Path | None = None):
     # up to the commit named above, even if another is made meanwhile
     span = [f"{since[0]}..{head}"] if since else [head] if head else []
     try:
-        inside = subprocess.Popen(_command(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository"),
+        inside = subprocess.Popen(_command(root, "rev-parse", "--is-inside-work-tree", "--is-shallow-repository",
+                                           "--show-prefix"),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         log = subprocess.Popen(_command(root, "log", "--topo-order", f"--format={_FORMAT}", "--name-status", "-M", "-z",
                                         # parents as the site's own history links them; what a merge changed itself
@@ -170,10 +174,10 @@ def start_history(root: Path, keep: Path | None = None):
         who.close()
         return lambda: History(problem="git is not installed, so records have no provenance and no git flags")
 
-    def parsed(text: bytes, names: bytes, shallow: bool) -> History:
-        listed = _commits(text.decode("utf-8", "surrogateescape"))
+    def parsed(text: bytes, names: bytes, shallow: bool, prefix: str) -> History:
+        listed = _merges_relative(_commits(text.decode("utf-8", "surrogateescape")), prefix)
         people_text = _shown(names.decode("utf-8", "replace"))  # names, emails, subjects: text, whatever bytes
-        listed = _without_merged_moves(root, listed)
+        listed = _without_merged_moves(root, listed, prefix)
         if shallow:
             return History(*_parse(listed, people_text)[:2], complete=False, problem=(
                 "this is a shallow clone: the first commit of older files is unknown, so git flags are not "
@@ -196,12 +200,13 @@ def start_history(root: Path, keep: Path | None = None):
         if inside.returncode != 0:
             return History(problem="the site is not in a git repository, so records have no provenance "
                                    "and no git flags (late entry, amended after sign-off, author mismatch)")
-        shallow = answer.split()[-1] == b"true"
+        lines = answer.decode("utf-8", "surrogateescape").split("\n")
+        shallow, prefix = lines[1:2] == ["true"], "".join(lines[2:3])  # (the site's folder in its repository)
         if log.returncode != 0:  # e.g. a repository with no commits yet
             return History(complete=not shallow, problem="" if b"does not have any commits" in problem
                            else "git log failed: " + problem.decode("utf-8", "replace").strip())
         try:
-            return parsed(text, names, shallow)
+            return parsed(text, names, shallow, prefix)
         except UnreadableHistory as exc:
             return History(problem=str(exc))
 
@@ -292,7 +297,8 @@ def patches(root: Path, wanted: list[tuple[Commit, tuple[str, ...]]]) -> dict[st
     return out
 
 
-_PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "-M", "--full-index"]  # (whole blob names: abbreviated,
+_PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "--text", "--src-prefix=a/", "--dst-prefix=b/", "-M",
+          "--full-index"]  # (whole blob names: abbreviated,
 # they grow with the number of objects in the repository, which is not the site's)
 
 
@@ -409,7 +415,18 @@ def _commits(text: str) -> list[tuple[str, str, str, list[tuple[str, ...]]]]:
     return out
 
 
-def _without_merged_moves(root: Path, listed: list[tuple]) -> list[tuple]:
+def _merges_relative(listed: list[tuple], prefix: str) -> list[tuple]:
+    """`listed` with each merge's files named from the site root, as every other commit's are: git's combined diff
+    ignores `--relative`, so in a site that is a folder of its repository (`prefix`, like `site/`) a merge names
+    `site/content/…` where the others name `content/…`."""
+    if not prefix:
+        return listed
+    return [(commit, parents, committed, [(status, *(path.removeprefix(prefix) for path in paths))
+                                          for status, *paths in changes] if len(parents.split()) > 1 else changes)
+            for commit, parents, committed, changes in listed]
+
+
+def _without_merged_moves(root: Path, listed: list[tuple], prefix: str = "") -> list[tuple]:
     """`listed` (see _commits) without the files a merge is said to change only because one side renamed them:
     git's combined diff compares each parent's file of the same name, so a file renamed on one side and edited
     on the other looks changed by the merge even when it holds exactly one parent's bytes (what no parent had is
@@ -436,7 +453,7 @@ def _without_merged_moves(root: Path, listed: list[tuple]) -> list[tuple]:
             fields = token.lstrip(":").split(" ")
             parents = (len(fields) - 2) // 2  # modes of each parent and the result, blobs likewise, the status
             blobs = fields[parents + 1:2 * parents + 2]
-            names = tokens[at:at + parents + 1]
+            names = [name.removeprefix(prefix) for name in tokens[at:at + parents + 1]]
             at += parents + 1
             if len(blobs) == parents + 1 and len(names) == parents + 1 and blobs[-1] in blobs[:-1]:
                 kept.add((commit, names[-1]))

@@ -14,9 +14,10 @@ MAX_NAME_BYTES = 140  # one file or folder name, in UTF-8 (eCryptfs allows 143)
 MAX_PATH_BYTES = 1024  # the whole path under the site root
 # Dates outside these years are typos; they would also give thousands of periods (or overflow `date`).
 MIN_YEAR, MAX_YEAR = 1970, 2099
-# rules.yaml's whole numbers (a cutoff day, grace days, decimals) have a few digits; one of thousands could not
-# even be written out in a message (Python refuses to turn an integer of over 4,300 digits into text)
-MAX_INTEGER_DIGITS = 18
+# A number with more digits before its point than this is a slip of the keyboard: the procedure's are a few
+# digits, and one of thousands could not even be written out (Python refuses to turn an integer of over 4,300
+# digits into text, and a chart's float overflows beyond 308)
+MAX_NUMBER_DIGITS = 300
 MAX_BODY_CHARS = 200_000
 # Beyond these a body is shown as plain text (with a warning), since Python-Markdown's time grows with the
 # square of a block's length on some inputs and it recurses once per nesting level.

@@ -381,7 +381,8 @@ class Renderer:
             "t": t, "url": url, "asset": asset, "in_language": in_language, "label": label, "labels": labels,
             "fmt": fmt, "pts": pts,
             "date": t.date, "month": t.month, "flag_text": flag_text, "body_html": self.body_html,
-            "commit_day": lambda commit: rules.day_of(commit.committed),  # in the site's time zone, if it has one
+            # in the site's time zone, if it has one; "—" for a date that cannot be read (never its stand-in)
+            "commit_day": lambda commit: rules.day_of(commit.committed) if commit.dated else None,
             "site": self.site, "rules": rules, "index": self.index, "periods": self.index.periods,
             "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,
             "figures": Figures(self.site, self.index.periods, self.summaries, t, label),

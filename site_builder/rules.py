@@ -177,7 +177,7 @@ class Rules:
         return list(dict.fromkeys(key for form in self.forms.values() for key in form.items))
 
 
-_UTC_OFFSET = re.compile(r"([+-])(\d\d?):([0-5]\d)")
+_UTC_OFFSET = re.compile(r"([+-])([0-9][0-9]?):([0-5][0-9])")
 
 
 def _time_zone(provenance: Fields, diags: Diagnostics) -> timezone | None:
@@ -363,8 +363,6 @@ def load_rules(node: Node | None, file: str, diags: Diagnostics) -> Rules | None
     )
 
 
-
-
 def _languages(site: Fields, diags: Diagnostics) -> tuple[str, tuple[str, ...]]:
     """The default language and every language the site is built in."""
     language = site.text("language") or "zh-CN"
@@ -529,6 +527,7 @@ def _cutoff_day(top: Fields, diags: Diagnostics) -> int | None:
             diags.error(period.pos("cutoff_day"), "bad-rule", f"cutoff_day {cutoff_day} must be 1–28 or `end`",
                         "every month has a 28th; use `end` for calendar months")
     return cutoff_day
+
 
 def lowest_on_step(points: PointRange, step: Decimal) -> Fraction | None:
     """The least multiple of `step` in the band, or None when there is none."""

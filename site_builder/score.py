@@ -7,6 +7,7 @@ Arithmetic is exact: points are Decimals as written, the weighted mean is a Frac
 
 from __future__ import annotations
 
+import decimal
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -106,10 +107,17 @@ class PeriodScores:
         return "published" if self.signed_off else "provisional"
 
 
+# Digits a rounded number may have and still be made in Decimal's default context (28 digits, one kept for a
+# carry): scores of 100-point forms have a few, and stay there; entering an exact context for each of the
+# millions of numbers a large site shows would cost seconds
+_ROUNDED_IN_DEFAULT_CONTEXT = decimal.DefaultContext.prec - 1
+_ROUNDED_BELOW = 10 ** _ROUNDED_IN_DEFAULT_CONTEXT
+
+
 def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """四舍五入 to `decimals` places, exactly: 91.25 → 91.3, 2/3 → 0.7, never banker's rounding."""
     if isinstance(value, Decimal):  # points as written: Decimal's own half-up rounding is exact
-        if value.adjusted() + decimals < _DEFAULT_DIGITS:
+        if value.adjusted() + decimals < _ROUNDED_IN_DEFAULT_CONTEXT:
             return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
         with localcontext(EXACT):  # (beyond the default context's digits quantize fails)
             return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
@@ -117,15 +125,10 @@ def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     magnitude, remainder = divmod(abs(numerator), denominator)
     if 2 * remainder >= denominator:
         magnitude += 1
-    if magnitude < 10 ** _DEFAULT_DIGITS:
+    if magnitude < _ROUNDED_BELOW:
         return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
     with localcontext(EXACT):  # (beyond them scaleb would round)
         return Decimal(magnitude if numerator >= 0 else -magnitude).scaleb(-decimals)
-
-
-# the digits Decimal's default context keeps (28): scores of a site with 100-point forms use a few, and stay in
-# it (entering an exact context for each of the millions of numbers a large site shows costs seconds)
-_DEFAULT_DIGITS = 27
 
 
 def deductions_of(site: Site) -> dict[tuple[str, str], Deduction]:

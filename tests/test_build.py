@@ -403,6 +403,19 @@ def test_build_leaves_nothing_for_git_to_pick_up_beside_the_output(tmp_path):
     assert stray == set(), f"a build left files git would commit: {sorted(stray)}"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_site_linked_to_the_web_root_is_ignored_by_git_too(tmp_path):
+    site = example_site(tmp_path / "site")
+    shutil.copy2(REPO / ".gitignore", site.root / ".gitignore")
+    (tmp_path / "www").mkdir()
+    (site.root / "_site").symlink_to(tmp_path / "www")  # a link: a file to git, which `_site/` does not match
+    assert site.run("build").code == 0
+    subprocess.run(["git", "init", "-q", str(site.root)], check=True)
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=site.root, capture_output=True, text=True,
+                            check=True).stdout
+    assert "_site" not in status and ".site-builder" not in status
+
+
 def test_failed_build_into_a_new_folder_creates_nothing(tmp_path):
     site = example_site(tmp_path / "site")
     site.write("content/records/2026/11/bad.md", record(date="2026-02-30", staff="S001"))

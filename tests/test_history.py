@@ -487,9 +487,13 @@ def test_a_commit_whose_date_cannot_be_read_counts_as_late_and_hides_nothing_els
     assert f"{other}: warning: undated-commit: commit {made[:10]} has a date that cannot be read" in result.err
     assert "no-git-history" not in result.err
     assert flags(site, staff="S002") == ["late_entry", "missing_check:qa_monthly"]  # taken as after every deadline
+    page = (site.root / "_site/en/records/2026/11/sup-S002.html").read_text(encoding="utf-8")
+    assert "first committed by Li on —" in page and "9999" not in page  # never shown as a date
     assert "author_mismatch" in flags(site)  # every other commit's flags are still there
     check = site.run("check", "--format", "json").json()["warnings"]
     assert ("undated-commit", other) in {(w["code"], w["file"]) for w in check}
+    late = next(w["message"] for w in check if w["code"] == "late-entry" and w["file"] == other)
+    assert late.startswith(f"first committed in {made[:10]}, whose date cannot be read: it counts as after")
 
 
 def test_check_staged_outside_the_site_root_says_so(repo):
@@ -540,8 +544,11 @@ def test_a_change_merged_in_after_sign_off_is_an_amendment_whichever_way_the_mer
     assert "amended_after_signoff" in flags(site)
 
 
-def test_a_change_made_in_a_merge_commit_itself_is_seen(repo):
-    site = repo()
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_change_made_in_a_merge_commit_itself_is_seen(make_site, folder):
+    site = make_site(rules=ADOPTED_RULES)  # in its own repository, or in a folder of a larger one
+    git(site, "init", "-q", "-b", "main", str(site.root.parent if folder else site.root))
+    commit(site, "roster", date="2026-11-01T09:00:00+08:00")
     checked_and_signed_off(site)
     git(site, "checkout", "-q", "-b", "side", "HEAD~1")
     site.write("content/records/2026/11/other.md", record(date="2026-11-13", staff="S002"))
@@ -844,6 +851,7 @@ def test_the_users_git_configuration_does_not_change_what_the_site_shows(make_si
                     "diff.suppressBlankEmpty=true"):
         git(site, "config", *setting.split("="))
     monkeypatch.setenv("GIT_DIFF_OPTS", "-u8")
+    (site.root / ".git/info/attributes").write_text("*.md -diff\n", encoding="utf-8")  # this clone's own
     assert site.run("build", "--no-cache").code == 0
     assert page.read_text(encoding="utf-8") == before
 

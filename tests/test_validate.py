@@ -72,6 +72,7 @@ LANGUAGES = "  languages: [zh-CN, en]                     # every language the s
 SELF_TOWARD = "    counts_toward: supervisor_monthly        # reading 3"
 
 
+CAP = next(line for line in RULES.split("\n") if line.startswith("  total_cap: 100 "))
 CUTOFF = next(line for line in RULES.split("\n") if line.startswith("  cutoff_day: 25 "))
 
 
@@ -243,8 +244,10 @@ CASES = [
     case("total-cap-negative", {}, "bad-rule", "rules.yaml", line_of(RULES, "  total_cap: 100                   "
                                                                      "          # 4.5.4: the total may not exceed 100"),
          14, "above 0", rules=rules_with("  total_cap: 100 ", "  total_cap: -5  ")),
+    case("cap-of-thousands-of-digits", {}, "bad-number", "rules.yaml", line_of(RULES, CAP), 14, "5001 digits",
+         rules=rules_with("  total_cap: 100 ", "  total_cap: 1" + "0" * 5000 + " ")),  # (check passed; build failed)
     case("cutoff-day-of-thousands-of-digits", {}, "bad-number", "rules.yaml", line_of(RULES, CUTOFF), 15,
-         "a whole number of 4301 digits", rules=rules_with("  cutoff_day: 25 ", "  cutoff_day: " + "1" * 4301 + " ")),
+         "a number of 4301 digits before its point", rules=rules_with("  cutoff_day: 25 ", "  cutoff_day: " + "1" * 4301 + " ")),
     case("name-on-two-lines", {}, "bad-name", P, 6, at(TWO_LINE_NAME, 6, '"'), "one line", people=TWO_LINE_NAME),
     case("rules-unknown-role", {}, "unknown-reference", "rules.yaml", line_of(RULES, "    roles: [qa]"), 13, "`qa`",
          rules=RULES.replace("  qa:\n    label: {zh-CN: 品管部", "  qm:\n    label: {zh-CN: 品管部")),
