@@ -297,9 +297,10 @@ def patches(root: Path, wanted: list[tuple[Commit, tuple[str, ...]]]) -> dict[st
     return out
 
 
+# a diff as text whatever an attribute says, with git's own prefixes, naming blobs in full (abbreviated names grow
+# with the number of objects in the repository, which is not the site's)
 _PATCH = ["--no-color", "--no-ext-diff", "--no-textconv", "--text", "--src-prefix=a/", "--dst-prefix=b/", "-M",
-          "--full-index"]  # (whole blob names: abbreviated,
-# they grow with the number of objects in the repository, which is not the site's)
+          "--full-index"]
 
 
 def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dict[str, list[tuple]]:
