@@ -187,7 +187,8 @@ def test_a_taken_port_is_a_clear_usage_error(make_site):
     assert result.code == 2 and f"port {port}" in result.err and "already in use" in result.err
 
 
-def test_ctrl_c_stops_the_server_cleanly(make_site):
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_ctrl_c_stops_the_server_cleanly(make_site, host):
     import signal
     import subprocess
     import sys
@@ -197,14 +198,16 @@ def test_ctrl_c_stops_the_server_cleanly(make_site):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "site_builder", "serve", "--root", str(site.root),
-                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               "--port", str(port), "--host", host], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
     try:
         wait_until(lambda: get(f"http://127.0.0.1:{port}/")[0] == 200 if _listening(port) else False)
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=15)
     assert server.returncode == 0
-    assert "serving http://127.0.0.1" in out and "stopping" in err and "Traceback" not in err
+    assert f"serving http://{host}" in out and "stopping" in err and "Traceback" not in err
+    assert ("open to the network" in out) is (host == "0.0.0.0")  # (and provisional appraisals with it)
 
 
 def _listening(port: int) -> bool:
