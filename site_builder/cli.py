@@ -294,11 +294,11 @@ def cmd_scores(root: Path, args) -> int:
     elif periods:
         from site_builder.diagnostics import Diagnostics
         from site_builder.fingerprint import layout_folders
-        from site_builder.i18n import default_strings
+        from site_builder.i18n import Catalog, default_strings
 
         # (a catalogue's own mistakes are for `build` to report: its pages use them)
         strings = default_strings(layout_folders(root), root, site.rules.language, Diagnostics())
-        sys.stdout.write(report.scores_table(site, periods, strings))
+        sys.stdout.write(report.scores_table(site, periods, Catalog(site.rules.language, strings, strings)))
     else:
         print("no scores yet: the site has no records or sign-offs (write one with `site-builder new`)")
     return EXIT_OK

@@ -476,8 +476,8 @@ def read_context(root: Path, diags: Diagnostics, staged: Staged | None = None) -
                 sources.append(read_source(root, path, kind, "", diags, staged.blobs.get(path)))
         elif staged is not None and (root / path).is_file():
             diags.error(Pos(path), "missing-file", f"`{path}` is not staged", "add it with `git add`")
-        elif broken_link(root / path):
-            diags.error(Pos(path), "broken-link", broken_link(root / path),
+        elif broken := broken_link(root / path):
+            diags.error(Pos(path), "broken-link", broken,
                         "point the link at an existing file, or put the file itself here")
         elif (root / path).is_symlink() and not _inside(root / path, root / path.rpartition("/")[0]):
             diags.error(Pos(path), "symlink", "the file links outside the site",

@@ -159,15 +159,16 @@ def _pad(text: str, width: int, right: bool) -> str:
     return space + text if right else text + space
 
 
-def scores_table(site: Site, periods: dict[str, PeriodScores], strings: dict[str, str]) -> str:
-    """One aligned table per period, for a terminal, in the site's default language (its UI `strings`)."""
+def scores_table(site: Site, periods: dict[str, PeriodScores], t) -> str:
+    """One aligned table per period, for a terminal, in the site's default language (`t`: its UI strings, an
+    i18n.Catalog, as the pages have them)."""
     rules = site.rules
     types = rules.scored_types
     blocks = []
     for key, p in periods.items():
-        title = f"{key}  ({p.period.start} – {p.period.end})  {strings['status_' + p.status]}"
-        head = [strings["staff_id"], strings["name"], *(pick(ct.label, rules.language, rules.language) for ct in types),
-                strings["base"], strings["bonus"], strings["total"], strings["flags"]]
+        title = f"{key}  ({p.period.start} – {p.period.end})  {t('status_' + p.status)}"
+        head = [t("staff_id"), t("name"), *(pick(ct.label, rules.language, rules.language) for ct in types),
+                t("base"), t("bonus"), t("total"), t("flags")]
         rows = [head]
         for sid, sp in p.staff.items():
             rows.append([sid, site.staff[sid].name,
