@@ -35,6 +35,15 @@ class RecordCompliance:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """Who wrote an appeal's decision into git: the last commit that changed the appeal's file wrote it as it
+    stands (an appeal may be filed by anyone; its decision is the quality department's, 4.6)."""
+
+    commit: Commit
+    foreign: bool  # made by someone other than the inspector named in `decided_by`
+
+
+@dataclass(frozen=True, slots=True)
 class Removal:
     """A record that counted in a period when the period was signed off and no longer counts there for some
     of its staff."""
@@ -110,6 +119,24 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     return out
 
 
+def appeal_decisions(site: Site, history: History) -> dict[str, Decision]:
+    """appeal path -> the commit that wrote its decision, for each decided appeal committed after
+    `provenance.adopted` (earlier ones are imported: git does not say who decided them); empty when the history
+    is unknown or incomplete."""
+    if not history.complete:
+        return {}
+    listed_by, adopted, out = _listed_by(site), site.rules.adopted, {}
+    for appeal in site.appeals.values():
+        written = history.of(appeal.path)
+        if appeal.decided_by is None or written is None:
+            continue
+        last = written.changes[0] if written.changes else written.last
+        if adopted is not None and site.rules.day_of(last.committed) < adopted:
+            continue
+        out[appeal.path] = Decision(last, bool(_not_by(site.inspectors[appeal.decided_by], (last,), listed_by)))
+    return out
+
+
 def _listed_by(site: Site) -> dict[str, list[Inspector]]:
     """email -> the inspectors whose git_emails list it."""
     listed_by: dict[str, list[Inspector]] = {}
@@ -134,10 +161,10 @@ def _not_by(inspector: Inspector, commits: tuple[Commit, ...],
     return tuple(c for c in commits if _others(inspector, c.email, listed_by))
 
 
-def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance],
-                      diags: Diagnostics, removed: list[Removal] = ()) -> None:
-    """Warnings for `check` and `build`: each flagged record, and each record taken out of a signed-off
-    period."""
+def report_compliance(site: Site, history: History, found: dict[str, RecordCompliance], diags: Diagnostics,
+                      removed: list[Removal] = (), decisions: dict[str, Decision] | None = None) -> None:
+    """Warnings for `check` and `build`: each flagged record, each record taken out of a signed-off period, and
+    each appeal decision committed by someone other than who decided it."""
     for removal in removed:
         staff, signed = ", ".join(removal.staff), f"period {removal.month} was signed off ({removal.sign_off.short})"
         if not removal.record:
@@ -155,6 +182,13 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
         _report_appeals_outdated(site, history, diags)
         _report_dates_ahead(site, history, diags)
         _report_sign_offs(site, history, found, diags)
+    for appeal in site.appeals.values() if decisions else ():
+        decision = decisions.get(appeal.path)
+        if decision is not None and decision.foreign:
+            diags.warning(Pos(appeal.path, 1, 1), "author-mismatch", f"its decision was committed by "
+                          f"{decision.commit.email or '(no email)'} ({decision.commit.short}), not by "
+                          f"`{appeal.decided_by}`, who decided it", "the inspector who decides an appeal commits "
+                          "the decision under their own name")
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)

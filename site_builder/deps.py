@@ -32,9 +32,10 @@ class PageKeys:
         self._history = history
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():
-            appeals[rid].append(digests.get(appeal.path, ""))
-        # a record's own inputs (its source, its appeals' sources, its compliance, its git history and the
-        # commits that amended it after sign-off) and the base: this is also the key of the record's pages,
+            written = history.of(appeal.path)  # (its last commit wrote the decision the page says who made)
+            appeals[rid] += [digests.get(appeal.path, ""), written.commits[0].hash if written else "uncommitted"]
+        # a record's own inputs (its source, its appeals' sources and last commits, its compliance, its git history
+        # and the commits that amended it after sign-off) and the base: this is also the key of the record's pages,
         # the most numerous, so they need no digest each
         self.records = {}
         for rid, record in site.records.items():

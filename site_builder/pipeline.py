@@ -14,7 +14,8 @@ from pathlib import Path
 from site_builder import limits, workers
 from site_builder.analytics import Calibrations, PeriodSummary, calibrate, period_tallies, summarize
 from site_builder.cache import PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
-from site_builder.compliance import Removal, record_compliance, removals, report_compliance, signed_in
+from site_builder.compliance import (Removal, appeal_decisions, record_compliance, removals, report_compliance,
+                                     signed_in)
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, changed_since, patches, read_blobs, start_history
 from site_builder.markup import MarkdownRenderer
@@ -41,6 +42,7 @@ class Loaded:
     removals: list = field(default_factory=list)  # [Removal]: records taken out of signed-off periods
     root: Path | None = None  # the site root, when what is worked out per period is kept in the build cache
     from_disk: set = field(default_factory=set)  # the sources whose bytes were read (not taken from the cache)
+    decisions: dict = field(default_factory=dict)  # appeal path -> compliance.Decision: who committed its decision
 
     @property
     def ok(self) -> bool:
@@ -164,9 +166,10 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     removed = _removals(root, site, history)
-    report_compliance(site, history, audits, diags, removed)
+    decisions = appeal_decisions(site, history)
+    report_compliance(site, history, audits, diags, removed, decisions)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
-                  root if cache else None, from_disk)
+                  root if cache else None, from_disk, decisions)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:

@@ -97,6 +97,7 @@ class Renderer:
         self.history = loaded.history
         self.audits = loaded.audits
         self.amendments = loaded.amendments
+        self.decisions = loaded.decisions
         self.folders = folders = layout_folders(root)  # the site's layouts/ first, then the shipped ones
         refuse_linked_layouts(root, diags)
         layouts = templates_fingerprint(folders)
@@ -387,6 +388,7 @@ class Renderer:
             "summaries": self.summaries, "calibration": self.calibration, "analytics": analytics,
             "figures": Figures(self.site, self.index.periods, self.summaries, t, label),
             "urls": urls, "history": self.history, "audits": self.audits, "amendments": self.amendments,
+            "decisions": self.decisions,
         }
 
 

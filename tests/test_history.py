@@ -1112,3 +1112,43 @@ def test_an_appeal_dated_after_the_day_it_was_committed_is_warned(repo):
     commit(site, "appeal decided", date="2026-11-29T00:30:00+09:00", email="qa@example.com")
     assert site.run("check", "--format", "json").json()["warnings"] == []
 
+
+
+APPEAL = "content/appeals/a.md"
+PENDING = "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\n---\n申诉理由。\n"
+OVERTURNED = ("---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\ndecision: overturned\n"
+              "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
+
+
+def test_the_record_page_says_who_committed_an_appeals_decision_and_warns_when_not_the_decider(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING)
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")  # filed by anyone: nothing said
+    site.write(APPEAL, OVERTURNED)
+    commit(site, "appeal decided", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    assert _warnings(site) == [] and site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "decision committed by Someone on 24 Nov 2026" in page and "not committed by the inspector" not in page
+    # the supervisor whose finding it was writes the decision over: the page and the warning say so
+    site.write(APPEAL, OVERTURNED.replace("申诉理由。", "申诉理由。补充。"))
+    commit(site, "appeal edited", date="2026-11-25T10:00:00+08:00", email="lina@example.com")
+    result = site.run("build")
+    assert result.code == 0 and ("author-mismatch", APPEAL) in _warnings(site)
+    assert "its decision was committed by lina@example.com" in result.err
+    assert "not by `I05`, who decided it" in result.err
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "decision committed by Someone on 25 Nov 2026" in page
+    assert "not committed by the inspector who decided it" in page
+    assert "提交人与决定人不符" in (site.root / "_site/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "author_mismatch" not in flags(site)  # said, and shown on the page: the record's own flags are its own
+
+
+def test_an_imported_appeal_decision_says_nothing_of_who_committed_it(repo):
+    site = repo(rules=RULES)  # adopted 2026-12-01: everything committed before is imported paper history
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, OVERTURNED)
+    commit(site, "import", date="2026-11-24T10:00:00+08:00", email="lina@example.com")
+    assert "author-mismatch" not in site.run("check").out and site.run("build").code == 0
+    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    assert "decision committed" not in page
