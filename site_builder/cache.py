@@ -355,6 +355,58 @@ class Fragments:
             pass
 
 
+class Answers:
+    """What git said of things that never change once committed (what an appeal decided in a given commit), by
+    name, kept between builds so that each is asked of git once. Without a root, they live for one process."""
+
+    _HEADER = "site-builder answers 1"
+
+    def __init__(self, root: Path | None = None):
+        self.file = site_folder(root) / "answers.pickle" if root is not None else None
+        self._known: dict = {}
+        self._used: dict = {}
+        self.problem = ""  # why the stored answers were discarded
+        if self.file is not None:
+            try:
+                with open(self.file, "rb") as handle:
+                    header, known = pickle.load(handle)
+                if header == (self._HEADER, code_fingerprint()) and isinstance(known, dict):
+                    self._known = known
+                else:
+                    self.problem = "written by another version of site-builder"
+            except FileNotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - any damage at all: git is asked again
+                self.problem = "damaged"
+
+    def report(self, diags: Diagnostics) -> None:
+        if self.problem:
+            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
+                          "and discarded", "nothing to do: git is asked again and the cache rewritten")
+
+    def get(self, names: list[str], ask) -> dict:
+        """name -> answer for each of `names`: kept, or from `ask(missing names)` (-> {name: answer}, or None
+        when git could not say: those are not kept)."""
+        missing = [name for name in names if name not in self._known]
+        told = ask(missing) if missing else {}
+        if told is not None:
+            self._known.update(told)
+        out = {name: self._known[name] for name in names if name in self._known}
+        self._used.update(out)
+        return out
+
+    def save(self) -> None:
+        """Keep the answers this run used (and only those), if they are not what was stored."""
+        if self.file is None or self._used.keys() == self._known.keys() and not self.problem and \
+                self.file.exists():
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
+        except OSError:
+            pass
+
+
 class PeriodMemo:
     """What was worked out from each period's scores and records — its summary, its inspectors' tallies — kept
     between builds with one digest of everything it was worked out from (`inputs`: period key -> digest), so

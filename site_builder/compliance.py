@@ -17,7 +17,7 @@ from datetime import date
 
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import Commit, History
-from site_builder.model import Inspector, Record, Site
+from site_builder.model import Appeal, Inspector, Record, Site
 from site_builder.periods import period_by_key, period_of
 
 LATE_ENTRY = "late_entry"
@@ -36,11 +36,16 @@ class RecordCompliance:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Who wrote an appeal's decision into git: the last commit that changed the appeal's file wrote it as it
-    stands (an appeal may be filed by anyone; its decision is the quality department's, 4.6)."""
+    """Who wrote an appeal's decision into git (an appeal may be filed by anyone; its decision is the quality
+    department's, 4.6): the commits that changed its decision (`decision`, `points`, `decided`, `decided_by`)
+    from what every parent commit held."""
 
-    commit: Commit
-    foreign: bool  # made by someone other than the inspector named in `decided_by`
+    commits: tuple[Commit, ...]  # those made since `provenance.adopted`, oldest first (imported ones: unknown)
+    foreign: tuple[Commit, ...]  # those of them made by someone other than the inspector in `decided_by`
+    last: Commit  # the newest, imported or not: it wrote the decision as it stands
+
+
+UNREADABLE = "unreadable"  # an appeal's version whose decision cannot be made out (see appeal_decisions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,22 +124,52 @@ def record_compliance(site: Site, history: History) -> dict[str, RecordComplianc
     return out
 
 
-def appeal_decisions(site: Site, history: History) -> dict[str, Decision]:
-    """appeal path -> the commit that wrote its decision, for each decided appeal committed after
-    `provenance.adopted` (earlier ones are imported: git does not say who decided them); empty when the history
-    is unknown or incomplete."""
+def decision_sources(site: Site, history: History) -> list[str]:
+    """The versions of appeals that appeal_decisions needs read from git, as `git cat-file` names them: each
+    decided appeal's file in each commit that changed it, and in that commit's parents."""
+    return sorted({name for appeal in site.appeals.values() for _, here, parents in _changes_of(appeal, history)
+                   for name in (here, *parents)})
+
+
+def appeal_decisions(site: Site, history: History, versions: dict[str, object]) -> dict[str, Decision]:
+    """appeal path -> who wrote its decision, for each decided appeal whose decision as it stands is committed
+    (one written since the last commit is said once it is committed); empty when the history is unknown or
+    incomplete. `versions` holds what each of decision_sources' versions decided: (decision, points, decided,
+    decided_by), None for no decision (pending, or no such file) or UNREADABLE."""
     if not history.complete:
         return {}
     listed_by, adopted, out = _listed_by(site), site.rules.adopted, {}
     for appeal in site.appeals.values():
-        written = history.of(appeal.path)
-        if appeal.decided_by is None or written is None:
+        changes = _changes_of(appeal, history)
+        if not changes or versions.get(changes[0][1]) != (appeal.decision, appeal.points, appeal.decided,
+                                                          appeal.decided_by):
             continue
-        last = written.changes[0] if written.changes else written.last
-        if adopted is not None and site.rules.day_of(last.committed) < adopted:
-            continue
-        out[appeal.path] = Decision(last, bool(_not_by(site.inspectors[appeal.decided_by], (last,), listed_by)))
+        writers = [commit for commit, here, parents in reversed(changes) if isinstance(versions.get(here), tuple)
+                   and all(versions.get(parent) != versions[here] for parent in parents)]
+        judged = tuple(c for c in writers if adopted is None or site.rules.day_of(c.committed) >= adopted)
+        out[appeal.path] = Decision(judged, _not_by(site.inspectors[appeal.decided_by], judged, listed_by),
+                                    writers[-1] if writers else changes[0][0])
     return out
+
+
+def _changes_of(appeal: Appeal, history: History) -> list[tuple[Commit, str, list[str]]]:
+    """(commit, the name of the appeal's version in it, the names of its versions in the commit's parents) for
+    each commit that changed a decided appeal's file, newest first; [] for an appeal not decided or not
+    committed."""
+    written = history.of(appeal.path) if appeal.decided_by is not None else None
+    if written is None:
+        return []
+    changes = list(written.changes)
+    out = []
+    for commit, (here, *before) in zip(changes, written.paths_of(changes, appeal.path)):
+        then = before[0] if before else here  # its path in the parents (the commit may have renamed it)
+        out.append((commit, _version(commit.hash, here),
+                    [_version(parent, then) for parent in history.parents.get(commit.hash, ())]))
+    return out
+
+
+def _version(commit_hash: str, path: str) -> str:
+    return f"{commit_hash}:./{path}"  # (a path from the site root, which git is run in)
 
 
 def _listed_by(site: Site) -> dict[str, list[Inspector]]:
@@ -177,18 +212,19 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
         diags.warning(pos, "removed-after-signoff", message,
                       "a signed-off period should only change through an appeal: if this was not meant, restore "
                       f"the record with `git checkout {removal.sign_off.short} -- {removal.path}`")
+    decisions = decisions or {}
     if history.complete:
         _report_undated(history, diags)
         _report_appeals_outdated(site, history, diags)
-        _report_dates_ahead(site, history, diags)
+        _report_dates_ahead(site, history, decisions, diags)
         _report_sign_offs(site, history, found, diags)
-    for appeal in site.appeals.values() if decisions else ():
-        decision = decisions.get(appeal.path)
-        if decision is not None and decision.foreign:
-            diags.warning(Pos(appeal.path, 1, 1), "author-mismatch", f"its decision was committed by "
-                          f"{decision.commit.email or '(no email)'} ({decision.commit.short}), not by "
-                          f"`{appeal.decided_by}`, who decided it", "the inspector who decides an appeal commits "
-                          "the decision under their own name")
+    for appeal in site.appeals.values():
+        foreign = decisions[appeal.path].foreign if appeal.path in decisions else ()
+        if foreign:
+            emails = ", ".join(sorted({c.email or "(no email)" for c in foreign}))
+            diags.warning(Pos(appeal.path, 1, 1), "author-mismatch", f"its decision was written by {emails} "
+                          f"({', '.join(c.short for c in foreign)}), not by `{appeal.decided_by}`, who decided it",
+                          "the inspector who decides an appeal commits the decision under their own name")
     for record_id, audit in found.items():
         record: Record = site.records[record_id]
         pos = Pos(record.path, 1, 1)
@@ -232,9 +268,10 @@ def _report_undated(history: History, diags: Diagnostics) -> None:
                       "rewrite the commit with its real date")
 
 
-def _report_dates_ahead(site: Site, history: History, diags: Diagnostics) -> None:
+def _report_dates_ahead(site: Site, history: History, decisions: dict[str, Decision], diags: Diagnostics) -> None:
     """An appeal filed or decided on a day after the commit that wrote it (a date mistyped, or written ahead: a
-    decision counts as soon as it is written, so one dated ahead would already change a score)."""
+    decision counts as soon as it is written, so one dated ahead would already change a score). A decision not
+    committed yet is judged once it is."""
     adopted = site.rules.adopted
 
     def day(commit: Commit) -> date:  # the latest calendar day it was anywhere then: the writer's own, or the site's
@@ -243,7 +280,8 @@ def _report_dates_ahead(site: Site, history: History, diags: Diagnostics) -> Non
     for appeal in site.appeals.values():
         written = history.of(appeal.path)  # (an appeal not committed yet: nothing to say until it is)
         for label, when, commit in (("filed", appeal.filed, written and written.first),
-                                    ("decided", appeal.decided, written and written.last)):
+                                    ("decided", appeal.decided, written and appeal.path in decisions
+                                     and decisions[appeal.path].last)):
             if not commit or when is None or adopted is not None and site.rules.day_of(commit.committed) < adopted:
                 continue  # (imported: git does not say when it was written)
             if when > day(commit):

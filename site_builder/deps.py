@@ -32,9 +32,9 @@ class PageKeys:
         self._history = history
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():
-            written = history.of(appeal.path)  # (its last commit wrote the decision the page says who made)
-            appeals[rid] += [digests.get(appeal.path, ""), written.commits[0].hash if written else "uncommitted"]
-        # a record's own inputs (its source, its appeals' sources and last commits, its compliance, its git history
+            written = history.of(appeal.path)  # (its commits: the page says which wrote the decision, and who)
+            appeals[rid] += [digests.get(appeal.path, ""), *([c.hash for c in written.commits] if written else ["-"])]
+        # a record's own inputs (its source, its appeals' sources and commits, its compliance, its git history
         # and the commits that amended it after sign-off) and the base: this is also the key of the record's pages,
         # the most numerous, so they need no digest each
         self.records = {}

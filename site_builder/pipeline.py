@@ -9,13 +9,14 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from site_builder import limits, workers
 from site_builder.analytics import Calibrations, PeriodSummary, calibrate, period_tallies, summarize
-from site_builder.cache import PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
-from site_builder.compliance import (Removal, appeal_decisions, record_compliance, removals, report_compliance,
-                                     signed_in)
+from site_builder.cache import Answers, PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
+from site_builder.compliance import (UNREADABLE, Removal, appeal_decisions, decision_sources, record_compliance,
+                                     removals, report_compliance, signed_in)
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, changed_since, patches, read_blobs, start_history
 from site_builder.markup import MarkdownRenderer
@@ -166,7 +167,11 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     removed = _removals(root, site, history)
-    decisions = appeal_decisions(site, history)
+    answers = Answers(root if cache else None)
+    decisions = appeal_decisions(site, history, answers.get(decision_sources(site, history) if history.complete
+                                                            else [], functools.partial(_decided_then, root)))
+    answers.save()
+    answers.report(diags)
     report_compliance(site, history, audits, diags, removed, decisions)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
                   root if cache else None, from_disk, decisions)
@@ -205,6 +210,36 @@ def _date_and_staff(data: bytes) -> tuple | None:
     staff = meta.get("staff")
     people = [staff] if isinstance(staff, Scalar) else list(staff.items) if isinstance(staff, Sequence) else []
     return when, tuple(person.text for person in people if isinstance(person, Scalar))
+
+
+def _decided_then(root: Path, names: list[str]) -> dict[str, object] | None:
+    """What each of these versions of appeals (`commit:./path`) decided (see compliance.appeal_decisions), from
+    one `git cat-file --batch`; None when git could not say."""
+    asked = [name for name in names if "\n" not in name]  # (a name git's batch input cannot hold: never known)
+    blobs = read_blobs(root, asked)
+    if asked and not blobs:
+        return None
+    return {name: _decision_of(blobs[name]) if name in blobs else None for name in names}
+
+
+def _decision_of(data: bytes) -> tuple | str | None:
+    """(decision, points, decided, decided_by) of an appeal's version, read leniently (it need not be valid now);
+    None when it decides nothing (pending), UNREADABLE when that cannot be made out."""
+    meta = read_source(Path("."), "then.md", "appeal", "then", Diagnostics(), data).meta
+    if not isinstance(meta, YamlMapping):
+        return UNREADABLE
+    fields = {key: meta.get(key) for key in ("decision", "points", "decided", "decided_by")}
+    if any(node is not None and not isinstance(node, Scalar) for node in fields.values()):
+        return UNREADABLE
+    text = {key: node.text if node is not None else None for key, node in fields.items()}
+    if text["decision"] in (None, "pending"):
+        return None
+    try:
+        points = Decimal(text["points"]) if text["points"] is not None else None
+        decided = date.fromisoformat(text["decided"]) if text["decided"] is not None else None
+    except (ArithmeticError, ValueError):
+        return UNREADABLE
+    return text["decision"], points, decided, text["decided_by"]
 
 
 class Amendments(Mapping):

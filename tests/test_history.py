@@ -1120,6 +1120,10 @@ OVERTURNED = ("---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\ndec
               "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
 
 
+def _record_page(site, language="en/") -> str:
+    return (site.root / f"_site/{language}records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+
+
 def test_the_record_page_says_who_committed_an_appeals_decision_and_warns_when_not_the_decider(repo):
     site = repo()
     site.write(REC, record(findings=finding("a", 2)))
@@ -1127,21 +1131,55 @@ def test_the_record_page_says_who_committed_an_appeals_decision_and_warns_when_n
     commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")  # filed by anyone: nothing said
     site.write(APPEAL, OVERTURNED)
     commit(site, "appeal decided", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    site.write(APPEAL, OVERTURNED.replace("申诉理由。", "申诉理由。补充。"))  # the filer adds to the reasons only
+    commit(site, "more reasons", date="2026-11-25T10:00:00+08:00", email="lina@example.com")
     assert _warnings(site) == [] and site.run("build").code == 0
-    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
-    assert "decision committed by Someone on 24 Nov 2026" in page and "not committed by the inspector" not in page
-    # the supervisor whose finding it was writes the decision over: the page and the warning say so
-    site.write(APPEAL, OVERTURNED.replace("申诉理由。", "申诉理由。补充。"))
-    commit(site, "appeal edited", date="2026-11-25T10:00:00+08:00", email="lina@example.com")
+    page = _record_page(site)
+    assert "decision committed by Someone on 24 Nov 2026" in page and "25 Nov" not in page
+    assert "not committed by the inspector" not in page
+    # the supervisor whose finding it was writes another decision: the page and the warning say so
+    site.write(APPEAL, OVERTURNED.replace("overturned", "reduced\npoints: 1"))
+    commit(site, "appeal edited", date="2026-11-26T10:00:00+08:00", email="lina@example.com")
     result = site.run("build")
     assert result.code == 0 and ("author-mismatch", APPEAL) in _warnings(site)
-    assert "its decision was committed by lina@example.com" in result.err
+    assert "its decision was written by lina@example.com" in result.err
     assert "not by `I05`, who decided it" in result.err
-    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
-    assert "decision committed by Someone on 25 Nov 2026" in page
-    assert "not committed by the inspector who decided it" in page
-    assert "提交人与决定人不符" in (site.root / "_site/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
+    page = _record_page(site)
+    assert "decision committed by Someone on 24 Nov 2026" in page and "decision committed by Someone on 26 Nov" in page
+    assert page.count("not committed by the inspector who decided it") == 1
+    assert "提交人与决定人不符" in _record_page(site, "")
     assert "author_mismatch" not in flags(site)  # said, and shown on the page: the record's own flags are its own
+
+
+def test_a_decision_not_committed_yet_is_credited_to_nobody(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING)
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")
+    site.write(APPEAL, OVERTURNED)  # the quality department decides, and has not committed it yet
+    assert _warnings(site) == []  # (not `dated-ahead` against the filing commit either)
+    git(site, "add", "-A")
+    assert "0 warnings" in site.run("check", "--staged").out  # what the hook says as it is committed
+    assert site.run("build").code == 0 and "decision committed" not in _record_page(site)
+
+
+def test_a_decision_written_on_a_branch_is_credited_to_its_writer_not_to_the_merge(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING + "\n\n\n末行。\n")
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")
+    git(site, "checkout", "-q", "-b", "side")
+    site.write(APPEAL, OVERTURNED + "\n\n\n末行。\n")
+    commit(site, "a decision written by the supervisor", date="2026-11-24T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    site.write(APPEAL, PENDING + "\n\n\n末行，补充。\n")
+    commit(site, "the quality department edits the body", date="2026-11-24T11:00:00+08:00", email="qa@example.com")
+    git(site, "merge", "-q", "--no-edit", "side", date="2026-11-24T12:00:00+08:00", email="qa@example.com")
+    merged = (site.root / APPEAL).read_text(encoding="utf-8")
+    assert "decision: overturned" in merged and "补充" in merged  # both sides
+    warnings = site.run("check", "--format", "json").json()["warnings"]
+    assert [(w["code"], w["file"]) for w in warnings] == [("author-mismatch", APPEAL)]
+    assert "lina@example.com" in warnings[0]["message"]
 
 
 def test_an_imported_appeal_decision_says_nothing_of_who_committed_it(repo):
@@ -1152,3 +1190,19 @@ def test_an_imported_appeal_decision_says_nothing_of_who_committed_it(repo):
     assert "author-mismatch" not in site.run("check").out and site.run("build").code == 0
     page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
     assert "decision committed" not in page
+
+
+def test_what_an_appeal_decided_in_a_commit_is_asked_of_git_once(repo, monkeypatch):
+    from site_builder import pipeline
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, OVERTURNED)
+    commit(site, "check and decision", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    asked = []
+    original = pipeline.read_blobs
+    monkeypatch.setattr(pipeline, "read_blobs", lambda root, names: asked.append(names) or original(root, names))
+    assert site.run("build").code == 0 and len(asked) == 1
+    site.write(REC, record(findings=finding("a", 1)))  # something else changes: the appeal's versions are known
+    commit(site, "another finding", date="2026-11-24T11:00:00+08:00")
+    assert site.run("build").code == 0 and len(asked) == 1
+    assert "decision committed by Someone on 24 Nov 2026" in _record_page(site)
