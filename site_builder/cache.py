@@ -307,21 +307,20 @@ def _report_discarded(diags: Diagnostics, folder: Path, problems: list[tuple[str
                       f"nothing to do: {redone} and the cache is rewritten")
 
 
-class Fragments:
-    """Pieces of the site-wide data files (one period's rows of findings.csv, say) by name, each with the
-    dependency key it was made from, kept between builds: a file is put together from the pieces, and
-    only the pieces whose key changed are made again. Without a root, pieces live for one process."""
+class _Kept:
+    """A dict kept between builds in one file of the build cache, trusted only when this very builder wrote it
+    (a damaged or foreign file is discarded, and said once). Without a file, it lives for one process."""
 
-    _HEADER = "site-builder fragments 1"
+    _HEADER = ""
+    _REDONE = ""  # what a build does instead of trusting a discarded file
 
-    def __init__(self, root: Path | None = None):
-        self.file = site_folder(root) / "fragments.pickle" if root is not None else None
+    def __init__(self, file: Path | None):
+        self.file = file
         self._known: dict = {}
-        self._used: dict = {}
-        self.problem = ""  # why the stored pieces were discarded
-        if self.file is not None:
+        self.problem = ""  # why the stored dict was discarded
+        if file is not None:
             try:
-                with open(self.file, "rb") as handle:
+                with open(file, "rb") as handle:
                     header, known = pickle.load(handle)
                 if header == (self._HEADER, code_fingerprint()) and isinstance(known, dict):
                     self._known = known
@@ -329,13 +328,33 @@ class Fragments:
                     self.problem = "written by another version of site-builder"
             except FileNotFoundError:
                 pass
-            except Exception:  # noqa: BLE001 - any damage at all: every piece is made again
+            except Exception:  # noqa: BLE001 - any damage at all: nothing of it is trusted
                 self.problem = "damaged"
 
     def report(self, diags: Diagnostics) -> None:
         if self.problem:
             diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
-                          "and discarded", "nothing to do: the data files are made again and the cache rewritten")
+                          "and discarded", f"nothing to do: {self._REDONE} and the cache rewritten")
+
+    def _write(self, value: dict) -> None:
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.file, ((self._HEADER, code_fingerprint()), value))
+        except OSError:
+            pass
+
+
+class Fragments(_Kept):
+    """Pieces of the site-wide data files (one period's rows of findings.csv, say) by name, each with the
+    dependency key it was made from, kept between builds: a file is put together from the pieces, and
+    only the pieces whose key changed are made again. Without a root, pieces live for one process."""
+
+    _HEADER = "site-builder fragments 1"
+    _REDONE = "the data files are made again"
+
+    def __init__(self, root: Path | None = None):
+        super().__init__(site_folder(root) / "fragments.pickle" if root is not None else None)
+        self._used: dict = {}
 
     def get(self, name: str, key: str, make) -> str:
         """The piece `name` made from inputs with dependency `key`: kept, or `make()` now."""
@@ -346,43 +365,20 @@ class Fragments:
 
     def save(self) -> None:
         """Keep the pieces used by this build (and only those)."""
-        if self.file is None or self._used == self._known:
-            return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
-        except OSError:
-            pass
+        if self.file is not None and self._used != self._known:
+            self._write(self._used)
 
 
-class Answers:
+class Answers(_Kept):
     """What git said of things that never change once committed (what an appeal decided in a given commit), by
     name, kept between builds so that each is asked of git once. Without a root, they live for one process."""
 
     _HEADER = "site-builder answers 1"
+    _REDONE = "git is asked again"
 
     def __init__(self, root: Path | None = None):
-        self.file = site_folder(root) / "answers.pickle" if root is not None else None
-        self._known: dict = {}
+        super().__init__(site_folder(root) / "answers.pickle" if root is not None else None)
         self._used: dict = {}
-        self.problem = ""  # why the stored answers were discarded
-        if self.file is not None:
-            try:
-                with open(self.file, "rb") as handle:
-                    header, known = pickle.load(handle)
-                if header == (self._HEADER, code_fingerprint()) and isinstance(known, dict):
-                    self._known = known
-                else:
-                    self.problem = "written by another version of site-builder"
-            except FileNotFoundError:
-                pass
-            except Exception:  # noqa: BLE001 - any damage at all: git is asked again
-                self.problem = "damaged"
-
-    def report(self, diags: Diagnostics) -> None:
-        if self.problem:
-            diags.warning(Pos("."), "cache-discarded", f"the build cache file {self.file} was {self.problem} "
-                          "and discarded", "nothing to do: git is asked again and the cache rewritten")
 
     def get(self, names: list[str], ask) -> dict:
         """name -> answer for each of `names`: kept, or from `ask(missing names)` (-> {name: answer}, or None
@@ -396,15 +392,10 @@ class Answers:
         return out
 
     def save(self) -> None:
-        """Keep the answers this run used (and only those), if they are not what was stored."""
-        if self.file is None or self._used.keys() == self._known.keys() and not self.problem and \
-                self.file.exists():
-            return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.file, ((self._HEADER, code_fingerprint()), self._used))
-        except OSError:
-            pass
+        """Keep the answers this run used (and only those), unless that is what the file holds."""
+        if self.file is not None and (self._used.keys() != self._known.keys() or self.problem
+                                      or not self.file.exists()):
+            self._write(self._used)
 
 
 class PeriodMemo:

@@ -326,8 +326,11 @@ def cmd_build(root: Path, args) -> int:
 
     # (resolved: `_site` linked to the web root publishes there, as `--output _site` does, and is never replaced)
     output = (Path.cwd() / (args.output or root / "_site")).resolve()
-    if root.is_relative_to(output) or output.is_relative_to(root / "content") or output.is_relative_to(root / "layouts"):
-        raise UsageError(f"--output {output} would overwrite the sources; choose a folder of its own")
+    if root.is_relative_to(output):
+        raise UsageError(f"--output {output} would replace the site's own folder; choose a folder of its own")
+    if output.is_relative_to(root / "content") or output.is_relative_to(root / "layouts"):
+        raise UsageError(f"--output {output} is inside the site's sources (content/ or layouts/); choose a folder "
+                         "of its own")
     try:
         if args.jobs is not None and args.jobs < 1:
             raise UsageError("--jobs must be 1 or more")

@@ -260,7 +260,8 @@ def trend_rows(site: Site, periods: dict, summaries: dict) -> list[list[str]]:
                      "" if s.mean is None else str(shown(s.mean, decimals)),
                      "" if s.median is None else str(shown(s.median, decimals)),
                      str(sum(s.by_severity.values())), *(str(s.by_severity.get(v, 0)) for v in severities),
-                     str(s.commendations), str(s.commendation_points), *(str(s.appeals.get(d, 0)) for d in DECISIONS),
+                     str(s.commendations), str(points(s.commendation_points, decimals)),
+                     *(str(s.appeals.get(d, 0)) for d in DECISIONS),
                      ";".join(f"{sid}:{ct}" for sid, ct in s.missing_checks),
                      ";".join(f"{flag}:{sid}" for flag, ids in s.flagged.items() for sid in ids)])
     return rows
@@ -289,8 +290,9 @@ def appeals_rows(site: Site, deductions: dict) -> list[list[str]]:
 
 def item_rows(site: Site, summary) -> list[list[str]]:
     """data/periods/YYYY-MM-items.csv: points deducted per staff member and item (the heatmap's numbers)."""
-    items = site.rules.item_keys  # the columns of the heatmap, in its order
+    items, decimals = site.rules.item_keys, site.rules.decimals  # the columns of the heatmap, in its order
     rows = [["staff", "name", *items]]
     for sid, per_item in sorted(summary.item_deductions.items()):
-        rows.append([sid, site.staff[sid].name, *(str(per_item.get(i, "")) for i in items)])
+        rows.append([sid, site.staff[sid].name, *(str(points(per_item[i], decimals)) if i in per_item else ""
+                                                    for i in items)])
     return rows

@@ -269,9 +269,9 @@ class _TreeBuilder:
         ok = True
         for key, value in zip(children[::2], children[1::2]):
             if not isinstance(key, Scalar) or key.kind != "str":
-                shown = key.text if isinstance(key, Scalar) else "a list or mapping"
-                read_as = f" (YAML reads it as {_KIND_WORDS[key.kind]})" if isinstance(key, Scalar) else ""
-                self.diags.error(key.pos, "yaml-key-type", f"key `{shown}` is not text{read_as}",
+                said = f"key `{key.text}` is not text (YAML reads it as {_KIND_WORDS[key.kind]})" \
+                    if isinstance(key, Scalar) else "a key that is a list or mapping (written `? …`) is not text"
+                self.diags.error(key.pos, "yaml-key-type", said,
                                  "keys are words such as `staff`; quote a key that looks like a number")
                 ok = False
                 continue

@@ -142,6 +142,8 @@ def test_csv_cells_stay_inert_where_a_spreadsheet_splits_rows_at_semicolons(make
     assert site.run("build").code == 0
     text = (site.root / "_site/data/findings.csv").read_text("utf-8")
     assert "见附件;'=HYPERLINK(1)" in text and ";=" not in text
+    readme = (site.root / "_site/data/README.md").read_text("utf-8")  # and the data's readme says so
+    assert "as is each such start after a `;` inside a cell" in readme
 
 
 def test_build_quiet_prints_nothing_on_success(make_site):

@@ -158,8 +158,8 @@ def test_points_by_item_as_csv_have_the_heatmaps_columns_in_the_forms_order(make
     assert site.run("build").code == 0
     table = list(csv.reader(io.StringIO((site.root / "_site/data/periods/2026-11-items.csv").read_text("utf-8"))))
     assert table[0] == ["staff", "name", "p9", "p10", *"abcdefghij"]  # (as text, p10 came before p9)
-    assert table[1][:5] == ["S001", "张伟", "", "", ""] and table[1][5] == "2"
-    assert table[2][:4] == ["S002", "王芳", "", "1"]
+    assert table[1][:5] == ["S001", "张伟", "", "", ""] and table[1][5] == "2.0"  # (points, as the pages show them)
+    assert table[2][:4] == ["S002", "王芳", "", "1.0"]
 
 
 def test_an_appealed_finding_is_marked_alike_on_every_page_that_shows_it(make_site):

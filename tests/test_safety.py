@@ -127,7 +127,7 @@ CASES = [
     case("boolean-key", {R: GOOD.replace("type:", "on: x\ntype:")}, "yaml-key-type", R, 2, 1, "yes/no"),
     case("float-key", {R: GOOD.replace("type:", "1.5: x\ntype:")}, "yaml-key-type", R, 2, 1, "number"),
     case("complex-key", {R: GOOD.replace("type:", "? [a, b]\n: c\ntype:")}, "yaml-key-type", R, 2, 3,
-         "list or mapping"),
+         "a key that is a list or mapping (written `? …`) is not text"),
     case("top-level-scalar-appeal", {R: GOOD, AP: "---\n42\n---\n"}, "wrong-type", AP, 2, 1, "`42`"),
     case("top-level-list-sign-off", {MO: "---\n- 2026-11\n---\n"}, "wrong-type", MO, 2, 1, "a list"),
     case("top-level-scalar-people", {}, "wrong-type", P, 1, 1, "mapping", people="张伟\n"),

@@ -7,6 +7,8 @@ first finding or commendation on line 7.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import os
@@ -503,6 +505,19 @@ def test_commendation_points_are_given_as_recorded_in_the_data_files(make_site):
     assert row["bonus"] == 1.75 and row["base"] == 98 and row["total"] == 99.8  # the total, as a score, is rounded
     csv_text = (site.root / "_site/data/scores.csv").read_text(encoding="utf-8")
     assert ",1.75," in csv_text
+
+
+def test_sums_of_points_in_the_data_files_are_written_as_the_pages_show_them(make_site):
+    rules = rules_with("  step: 0.5 ", "  step: 0.25")
+    praised = "commendations:\n  - {staff: S001, points: 1.25, reason: 拾金不昧}\n---\n检查"
+    files = {R: record(findings=finding("a", 1.25)).replace("---\n检查", praised),
+             R.replace(".md", "-2.md"): record(findings=finding("a", 1.25)).replace("---\n检查", praised)}
+    site = make_site(files, rules=rules)
+    assert site.run("build").code == 0, site.run("check").out
+    trend = list(csv.DictReader(io.StringIO((site.root / "_site/data/trend.csv").read_text(encoding="utf-8"))))
+    assert [row["commendation_points"] for row in trend] == ["2.5"]  # 1.25 + 1.25, not 2.50
+    items = list(csv.DictReader(io.StringIO((site.root / "_site/data/periods/2026-11-items.csv").read_text("utf-8"))))
+    assert items[0]["a"] == "2.5"
 
 
 @pytest.mark.parametrize("line, instead, says, hint", [
