@@ -215,7 +215,7 @@ def report_compliance(site: Site, history: History, found: dict[str, RecordCompl
     decisions = decisions or {}
     if history.complete:
         _report_undated(history, diags)
-        _report_appeals_outdated(site, history, diags)
+        _report_appeals_outdated(site, history, decisions, diags)
         _report_dates_ahead(site, history, decisions, diags)
         _report_sign_offs(site, history, found, diags)
     for appeal in site.appeals.values():
@@ -318,28 +318,39 @@ def _report_sign_offs(site: Site, history: History, found: dict[str, RecordCompl
                           "add it again in another (its first commit is the sign-off)")
 
 
-def _report_appeals_outdated(site: Site, history: History, diags: Diagnostics) -> None:
+def _report_appeals_outdated(site: Site, history: History, decisions: dict[str, Decision], diags: Diagnostics) -> None:
     """An appeal names a finding by its id or its position in the record: when the record changed after the
-    appeal was decided (or filed, while pending) — in a later commit than the appeal's own, or on a later day
-    while the appeal is not committed — the finding it names may no longer be the one appealed.
-    (Commits before `provenance.adopted` are imported history, as for the other flags.)"""
+    appeal's decision was written (or, while pending, after the appeal was last committed) — in a later commit
+    than that one, or on a later day than its date while it is not committed — the finding it names may no
+    longer be the one appealed. (Commits before `provenance.adopted` are imported history, as for the other
+    flags.)"""
     adopted = site.rules.adopted  # commits before it are imported paper history: their dates say nothing here
     day_of = site.rules.day_of
     for (record_id, finding_id), appeal in site.appeals.items():
         file_history = history.of(site.records[record_id].path)
-        since = appeal.decided or appeal.filed
-        written = history.of(appeal.path)  # the commits of the appeal itself: the last wrote its decision
-        written_at = written.last.order if written else None
+        if file_history is None:
+            continue
+        written = history.of(appeal.path)
+        if appeal.decided_by is not None:  # the commit that wrote the decision as it stands, if it is committed
+            since = decisions[appeal.path].last if appeal.path in decisions else None
+        else:
+            since = written.last if written else None
+        on = appeal.decided or appeal.filed
         later = [c for c in file_history.changes if c is not file_history.first  # (its first commit made it)
-                 and (c.order > written_at if written_at is not None else day_of(c.committed) > since)
-                 and (adopted is None or day_of(c.committed) >= adopted)] if file_history else []
+                 and (c.order > since.order if since is not None else day_of(c.committed) > on)
+                 and (adopted is None or day_of(c.committed) >= adopted)]
         if later:
+            changes = ", ".join(c.short for c in reversed(later))
+            if since is None:
+                when = f"after this appeal was {'decided' if appeal.decided else 'filed'} on {on} ({changes})"
+            else:
+                what = "this appeal's decision was committed" if appeal.decided_by is not None else \
+                    "this appeal was last committed"
+                when = f"in {changes}, after {what} ({since.short})"
             diags.warning(Pos(appeal.path, 1, 1), "appeal-outdated",
-                          f"record `{record_id}` was changed after this appeal was "
-                          f"{'decided' if appeal.decided else 'filed'} on {since} "
-                          f"({', '.join(c.short for c in reversed(later))}): check that finding `{finding_id}` is "
-                          "still the one appealed", "if findings moved, point `finding:` at the right one; an "
-                          "`id:` on each finding keeps them apart")
+                          f"record `{record_id}` was changed {when}: check that finding `{finding_id}` is still the "
+                          "one appealed", "if findings moved, point `finding:` at the right one; an `id:` on each "
+                          "finding keeps them apart")
 
 
 class _Ancestry:

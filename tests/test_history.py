@@ -825,6 +825,23 @@ def test_an_appeal_whose_record_changed_after_the_decision_is_warned_about(repo)
     assert ("appeal-outdated", "content/appeals/a.md") in _warnings(site)
 
 
+def test_an_outdated_appeal_is_told_by_its_commits_once_committed_and_by_its_date_before(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2) + finding("d", 2)))
+    commit(site, "check S001", date="2026-11-12T10:00:00+08:00")
+    site.write(APPEAL, OVERTURNED.replace("decided: 2026-11-24", "decided: 2026-11-30"))  # dated ahead, too
+    commit(site, "appeal decided", date="2026-11-23T10:00:00+08:00", email="qa@example.com")
+    site.write(REC, record(findings=finding("d", 2) + finding("h", 9, "adverse")))
+    commit(site, "rework the record", date="2026-11-24T10:00:00+08:00")
+    warnings = {w["code"]: w["message"] for w in site.run("check", "--format", "json").json()["warnings"]}
+    decided, reworked = (git(site, "log", "-1", "--format=%h", f"HEAD~{n}", "--abbrev=10").strip() for n in (1, 0))
+    assert f"was changed in {reworked}, after this appeal's decision was committed ({decided})" \
+        in warnings["appeal-outdated"] and "2026-11-30" not in warnings["appeal-outdated"]
+    site.write(APPEAL, OVERTURNED.replace("decided: 2026-11-24", "decided: 2026-11-23"))  # decided again, uncommitted
+    warnings = {w["code"]: w["message"] for w in site.run("check", "--format", "json").json()["warnings"]}
+    assert f"was changed after this appeal was decided on 2026-11-23 ({reworked})" in warnings["appeal-outdated"]
+
+
 def test_a_record_committed_with_its_appeal_is_not_an_outdated_appeal(repo):
     site = repo()
     site.write(REC, record(findings=finding("a", 2)))
