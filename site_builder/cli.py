@@ -341,8 +341,8 @@ def cmd_build(root: Path, args) -> int:
     _print_diagnostics(result.diagnostics, sys.stderr)
     if not result.ok:
         count = len(result.diagnostics.errors)
-        print(f"site-builder: {count} error{'s' * (count != 1)}; nothing was written, {output} is unchanged",
-              file=sys.stderr)
+        kept = f", {output} is unchanged" if output.exists() else f" (no site at {output} yet)"
+        print(f"site-builder: {count} error{'s' * (count != 1)}; nothing was written{kept}", file=sys.stderr)
         return EXIT_CONTENT
     if args.quiet:
         pass

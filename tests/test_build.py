@@ -323,6 +323,7 @@ def test_failed_build_leaves_the_previous_site_intact(tmp_path):
     result = site.run("build")
     clean_failure(result, 1)
     assert f"{broken}:{line}:" in result.err, result.err
+    assert f"1 error; nothing was written, {output} is unchanged" in result.err
     assert tree(output) == before
     assert siblings(output) == beside
     assert leftovers(output) == []
@@ -420,7 +421,9 @@ def test_failed_build_into_a_new_folder_creates_nothing(tmp_path):
     site = example_site(tmp_path / "site")
     site.write("content/records/2026/11/bad.md", record(date="2026-02-30", staff="S001"))
     output = tmp_path / "out"
-    clean_failure(site.run("build", "--output", str(output)), 1)
+    result = site.run("build", "--output", str(output))
+    clean_failure(result, 1)
+    assert f"1 error; nothing was written (no site at {output} yet)" in result.err  # (not "unchanged")
     assert not output.exists()
     assert leftovers(output) == []
 
