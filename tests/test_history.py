@@ -12,6 +12,10 @@ import pytest
 from conftest import PEOPLE, RULES, finding, record
 
 REC = "content/records/2026/11/sup-S001.md"
+APPEAL = "content/appeals/a.md"
+PENDING = "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\n---\n申诉理由。\n"
+OVERTURNED = ("---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\ndecision: overturned\n"
+              "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
 # Git is the record of truth from 2026-01-01 in these tests; nothing counts as imported.
 ADOPTED_RULES = RULES.replace("adopted: 2026-12-01", "adopted: 2026-01-01")
 
@@ -1130,13 +1134,6 @@ def test_an_appeal_dated_after_the_day_it_was_committed_is_warned(repo):
     assert site.run("check", "--format", "json").json()["warnings"] == []
 
 
-
-APPEAL = "content/appeals/a.md"
-PENDING = "---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\n---\n申诉理由。\n"
-OVERTURNED = ("---\nrecord: 2026/11/sup-S001\nfinding: 1\nfiled: 2026-11-20\ndecision: overturned\n"
-              "decided: 2026-11-24\ndecided_by: I05\n---\n申诉理由。\n")
-
-
 def _record_page(site, language="en/") -> str:
     return (site.root / f"_site/{language}records/2026/11/sup-S001.html").read_text(encoding="utf-8")
 
@@ -1205,8 +1202,7 @@ def test_an_imported_appeal_decision_says_nothing_of_who_committed_it(repo):
     site.write(APPEAL, OVERTURNED)
     commit(site, "import", date="2026-11-24T10:00:00+08:00", email="lina@example.com")
     assert "author-mismatch" not in site.run("check").out and site.run("build").code == 0
-    page = (site.root / "_site/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
-    assert "decision committed" not in page
+    assert "decision committed" not in _record_page(site)
 
 
 def test_what_an_appeal_decided_in_a_commit_is_asked_of_git_once(repo, monkeypatch):
