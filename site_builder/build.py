@@ -142,7 +142,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
             if loaded.diagnostics.errors:
                 raise _Failed
             moved = _moved(root, watched, git, loaded.diagnostics)
-            if moved:
+            if moved or loaded.unsettled:
                 inputs = writer.inputs = f"{inputs} unsettled"  # the next build is never "nothing changed"
                 if any(path.startswith(layouts) for path in moved):  # pages made with a layout their keys do
                     writer.keys.clear()  # not say: the next build makes every page again

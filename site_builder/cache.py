@@ -317,6 +317,7 @@ class _Kept:
     def __init__(self, file: Path | None):
         self.file = file
         self._known: dict = {}
+        self._used: dict = {}  # what this run used: what is kept for the next
         self.problem = ""  # why the stored dict was discarded
         if file is not None:
             try:
@@ -354,7 +355,6 @@ class Fragments(_Kept):
 
     def __init__(self, root: Path | None = None):
         super().__init__(site_folder(root) / "fragments.pickle" if root is not None else None)
-        self._used: dict = {}
 
     def get(self, name: str, key: str, make) -> str:
         """The piece `name` made from inputs with dependency `key`: kept, or `make()` now."""
@@ -378,14 +378,16 @@ class Answers(_Kept):
 
     def __init__(self, root: Path | None = None):
         super().__init__(site_folder(root) / "answers.pickle" if root is not None else None)
-        self._used: dict = {}
+        self.unanswered = False  # git could not say what was asked
 
     def get(self, names: list[str], ask) -> dict:
         """name -> answer for each of `names`: kept, or from `ask(missing names)` (-> {name: answer}, or None
         when git could not say: those are not kept)."""
         missing = [name for name in names if name not in self._known]
         told = ask(missing) if missing else {}
-        if told is not None:
+        if told is None:
+            self.unanswered = True
+        else:
             self._known.update(told)
         out = {name: self._known[name] for name in names if name in self._known}
         self._used.update(out)

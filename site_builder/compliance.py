@@ -42,10 +42,12 @@ class Decision:
 
     commits: tuple[Commit, ...]  # those made since `provenance.adopted`, oldest first (imported ones: unknown)
     foreign: tuple[Commit, ...]  # those of them made by someone other than the inspector in `decided_by`
-    last: Commit  # the newest, imported or not: it wrote the decision as it stands
+    last: Commit | None  # the newest, imported or not, that wrote the decision as it stands (None: none found)
 
 
-UNREADABLE = "unreadable"  # an appeal's version whose decision cannot be made out (see appeal_decisions)
+# what appeal_decisions is told of a version of an appeal that decides nothing it can compare
+MISSING = "missing"  # no file of that name in that commit
+UNREADABLE = "unreadable"  # a file whose decision cannot be made out
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,43 +130,56 @@ def decision_sources(site: Site, history: History) -> list[str]:
     """The versions of appeals that appeal_decisions needs read from git, as `git cat-file` names them: each
     decided appeal's file in each commit that changed it, and in that commit's parents."""
     return sorted({name for appeal in site.appeals.values() for _, here, parents in _changes_of(appeal, history)
-                   for name in (here, *parents)})
+                   for name in (here, *sum(parents, []))})
 
 
-def appeal_decisions(site: Site, history: History, versions: dict[str, object]) -> dict[str, Decision]:
-    """appeal path -> who wrote its decision, for each decided appeal whose decision as it stands is committed
-    (one written since the last commit is said once it is committed); empty when the history is unknown or
-    incomplete. `versions` holds what each of decision_sources' versions decided: (decision, points, decided,
-    decided_by), None for no decision (pending, or no such file) or UNREADABLE."""
+def appeal_decisions(site: Site, history: History, versions: dict[str, object],
+                     at_head: dict[str, str]) -> dict[str, Decision]:
+    """appeal path -> who wrote its decision, for each decided appeal whose decision as it stands is the one at
+    HEAD (one written since is said once it is committed); empty when the history is unknown or incomplete.
+    `at_head` names each appeal's version at HEAD (its blob); `versions` holds what each of those and of
+    decision_sources' versions decided: (decision, points, decided, decided_by), None for no decision (pending),
+    MISSING (no such file there) or UNREADABLE; a version git was not asked about, or could not say, is not in
+    it."""
     if not history.complete:
         return {}
     listed_by, adopted, out = _listed_by(site), site.rules.adopted, {}
     for appeal in site.appeals.values():
         changes = _changes_of(appeal, history)
-        if not changes or versions.get(changes[0][1]) != (appeal.decision, appeal.points, appeal.decided,
-                                                          appeal.decided_by):
+        now = (appeal.decision, appeal.points, appeal.decided, appeal.decided_by)
+        if not changes or versions.get(at_head.get(appeal.path, "")) != now:
             continue
-        writers = [commit for commit, here, parents in reversed(changes) if isinstance(versions.get(here), tuple)
-                   and all(versions.get(parent) != versions[here] for parent in parents)]
-        judged = tuple(c for c in writers if adopted is None or site.rules.day_of(c.committed) >= adopted)
+        writers = []  # (commit, what it decided), oldest first
+        for commit, here, parents in reversed(changes):
+            mine = versions.get(here)
+            if isinstance(mine, tuple) and all(_in_parent(versions, names) != mine for names in parents):
+                writers.append((commit, mine))
+        judged = tuple(c for c, _ in writers if adopted is None or site.rules.day_of(c.committed) >= adopted)
         out[appeal.path] = Decision(judged, _not_by(site.inspectors[appeal.decided_by], judged, listed_by),
-                                    writers[-1] if writers else changes[0][0])
+                                    next((c for c, decided in reversed(writers) if decided == now), None))
     return out
 
 
-def _changes_of(appeal: Appeal, history: History) -> list[tuple[Commit, str, list[str]]]:
-    """(commit, the name of the appeal's version in it, the names of its versions in the commit's parents) for
-    each commit that changed a decided appeal's file, newest first; [] for an appeal not decided or not
-    committed."""
+def _in_parent(versions: dict[str, object], names: list[str]) -> object:
+    """What the appeal decided in a parent commit: at the first of its names that the parent has a file at."""
+    return next((versions.get(name) for name in names if versions.get(name) != MISSING), MISSING)
+
+
+def _changes_of(appeal: Appeal, history: History) -> list[tuple[Commit, str, list[list[str]]]]:
+    """(commit, the name of the appeal's version in it, for each of the commit's parents the names its version
+    may have there) for each commit that changed a decided appeal's file, newest first; [] for an appeal not
+    decided or not committed. (A parent of a merge may hold the file under a name it had on one side only: each
+    name it ever had is tried, the one it had before the commit first.)"""
     written = history.of(appeal.path) if appeal.decided_by is not None else None
     if written is None:
         return []
     changes = list(written.changes)
+    known = list(dict.fromkeys([appeal.path, *(path for _, path in written.names)]))
     out = []
     for commit, (here, *before) in zip(changes, written.paths_of(changes, appeal.path)):
-        then = before[0] if before else here  # its path in the parents (the commit may have renamed it)
+        tried = list(dict.fromkeys([before[0] if before else here, *known]))
         out.append((commit, _version(commit.hash, here),
-                    [_version(parent, then) for parent in history.parents.get(commit.hash, ())]))
+                    [[_version(parent, path) for path in tried] for parent in history.parents.get(commit.hash, ())]))
     return out
 
 

@@ -24,7 +24,8 @@ def _digest(parts: list[str]) -> str:
 
 
 class PageKeys:
-    def __init__(self, base: list[str], index: Index, digests: dict[str, str], history, audits: dict):
+    def __init__(self, base: list[str], index: Index, digests: dict[str, str], history, audits: dict,
+                 decisions: dict | None = None):
         self.index = index
         site = index.site
         self._digests = digests
@@ -32,11 +33,13 @@ class PageKeys:
         self._history = history
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():
-            written = history.of(appeal.path)  # (its commits: the page says which wrote the decision, and who)
-            appeals[rid] += [digests.get(appeal.path, ""), *([c.hash for c in written.commits] if written else ["-"])]
-        # a record's own inputs (its source, its appeals' sources and commits, its compliance, its git history
-        # and the commits that amended it after sign-off) and the base: this is also the key of the record's pages,
-        # the most numerous, so they need no digest each
+            decision = (decisions or {}).get(appeal.path)  # (the page says which commits wrote it, and whose)
+            appeals[rid] += [digests.get(appeal.path, ""), repr((tuple(c.hash for c in decision.commits),
+                                                                  tuple(c.hash for c in decision.foreign)))
+                             if decision else "-"]
+        # a record's own inputs (its source, its appeals' sources and who wrote their decisions, its compliance, its
+        # git history and the commits that amended it after sign-off) and the base: this is also the key of the
+        # record's pages, the most numerous, so they need no digest each
         self.records = {}
         for rid, record in site.records.items():
             audit = audits.get(rid)

@@ -346,8 +346,9 @@ def changed_since(root: Path, head: str, commits: list[str], folder: str) -> dic
     return out
 
 
-def read_blobs(root: Path, names: list[str]) -> dict[str, bytes]:
-    """blob name -> its bytes, from one `git cat-file --batch` ({} when git cannot say)."""
+def read_blobs(root: Path, names: list[str], missing: set[str] | None = None) -> dict[str, bytes]:
+    """blob name -> its bytes, from one `git cat-file --batch` ({} when git cannot say); the names git says
+    there is no such blob for are added to `missing`."""
     if not names:
         return {}
     try:
@@ -362,11 +363,29 @@ def read_blobs(root: Path, names: list[str]) -> dict[str, bytes]:
             break
         header = data[at:line_end].split()
         at = line_end + 1
+        if missing is not None and data[at - 1 - len(b" missing"):line_end] == b" missing":
+            missing.add(name)
         if len(header) != 3 or header[1] != b"blob":
             continue
         size = int(header[2])
         out[name] = data[at:at + size]
         at += size + 1
+    return out
+
+
+def blobs_at(root: Path, commit: str, folder: str) -> dict[str, str]:
+    """path (from `root`) -> blob name of each file under `folder` in `commit`, from one `git ls-tree` ({} when
+    git cannot say)."""
+    try:
+        result = _git(root, "ls-tree", "-r", "-z", commit, "--", folder)
+    except OSError:
+        return {}
+    out = {}
+    for entry in result.stdout.decode("utf-8", "surrogateescape").split("\0") if result.returncode == 0 else ():
+        info, _, path = entry.partition("\t")
+        fields = info.split()
+        if len(fields) == 3 and fields[1] == "blob":
+            out[path] = fields[2]
     return out
 
 

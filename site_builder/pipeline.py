@@ -15,10 +15,10 @@ from pathlib import Path
 from site_builder import limits, workers
 from site_builder.analytics import Calibrations, PeriodSummary, calibrate, period_tallies, summarize
 from site_builder.cache import Answers, PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
-from site_builder.compliance import (UNREADABLE, Removal, appeal_decisions, decision_sources, record_compliance,
-                                     removals, report_compliance, signed_in)
+from site_builder.compliance import (MISSING, UNREADABLE, Removal, appeal_decisions, decision_sources,
+                                     record_compliance, removals, report_compliance, signed_in)
 from site_builder.diagnostics import Diagnostics, Pos
-from site_builder.history import History, changed_since, patches, read_blobs, start_history
+from site_builder.history import History, blobs_at, changed_since, patches, read_blobs, start_history
 from site_builder.markup import MarkdownRenderer
 from site_builder.model import Site
 from site_builder.read import FOLDERS, content_digest, discover, processing, read_context, read_source
@@ -44,6 +44,7 @@ class Loaded:
     root: Path | None = None  # the site root, when what is worked out per period is kept in the build cache
     from_disk: set = field(default_factory=set)  # the sources whose bytes were read (not taken from the cache)
     decisions: dict = field(default_factory=dict)  # appeal path -> compliance.Decision: who committed its decision
+    unsettled: bool = False  # git could not say all that was asked: the next build must not find nothing changed
 
     @property
     def ok(self) -> bool:
@@ -167,14 +168,20 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     removed = _removals(root, site, history)
+    decided = [appeal.path for appeal in site.appeals.values() if appeal.decided_by is not None]
+    at_head = blobs_at(root, history.head, FOLDERS["appeal"]) if decided and history.complete else {}
+    wanted = decision_sources(site, history) + sorted({at_head[path] for path in decided if path in at_head})
     answers = Answers(root if cache else None)
-    decisions = appeal_decisions(site, history, answers.get(decision_sources(site, history) if history.complete
-                                                            else [], functools.partial(_decided_then, root)))
+    decisions = appeal_decisions(site, history, answers.get(wanted if history.complete else [],
+                                                            functools.partial(_decided_then, root)), at_head)
     answers.save()
     answers.report(diags)
+    if answers.unanswered:
+        diags.warning(Pos("."), "no-git-history", "git could not read earlier versions of the appeals, so record "
+                      "pages do not say who committed their decisions", "nothing to do: the next build asks again")
     report_compliance(site, history, audits, diags, removed, decisions)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
-                  root if cache else None, from_disk, decisions)
+                  root if cache else None, from_disk, decisions, answers.unanswered)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:
@@ -214,24 +221,29 @@ def _date_and_staff(data: bytes) -> tuple | None:
 
 def _decided_then(root: Path, names: list[str]) -> dict[str, object] | None:
     """What each of these versions of appeals (`commit:./path`) decided (see compliance.appeal_decisions), from
-    one `git cat-file --batch`; None when git could not say."""
+    one `git cat-file --batch`: for each name git answered; None when git could not say at all."""
     asked = [name for name in names if "\n" not in name]  # (a name git's batch input cannot hold: never known)
-    blobs = read_blobs(root, asked)
-    if asked and not blobs:
+    missing: set[str] = set()
+    blobs = read_blobs(root, asked, missing)
+    if asked and not blobs and not missing:
         return None
-    return {name: _decision_of(blobs[name]) if name in blobs else None for name in names}
+    told: dict[str, object] = {name: UNREADABLE for name in names if "\n" in name}
+    told.update((name, MISSING) for name in missing)
+    told.update((name, _decision_of(data)) for name, data in blobs.items())
+    return told
 
 
 def _decision_of(data: bytes) -> tuple | str | None:
-    """(decision, points, decided, decided_by) of an appeal's version, read leniently (it need not be valid now);
-    None when it decides nothing (pending), UNREADABLE when that cannot be made out."""
+    """(decision, points, decided, decided_by) of an appeal's version, read leniently (it need not be valid now)
+    and as validation reads them (an empty value is no value); None when it decides nothing (pending),
+    UNREADABLE when that cannot be made out."""
     meta = read_source(Path("."), "then.md", "appeal", "then", Diagnostics(), data).meta
     if not isinstance(meta, YamlMapping):
         return UNREADABLE
     fields = {key: meta.get(key) for key in ("decision", "points", "decided", "decided_by")}
     if any(node is not None and not isinstance(node, Scalar) for node in fields.values()):
         return UNREADABLE
-    text = {key: node.text if node is not None else None for key, node in fields.items()}
+    text = {key: node.text if node is not None and node.kind != "null" else None for key, node in fields.items()}
     if text["decision"] in (None, "pending"):
         return None
     try:

@@ -107,7 +107,7 @@ class Renderer:
         self.keys = PageKeys([layouts, digests.get("rules.yaml", ""),
                               digests.get("content/people.yaml", ""),
                               f"history {self.history.complete} {self.history.problem}"],
-                             self.index, digests, self.history, self.audits)
+                             self.index, digests, self.history, self.audits, self.decisions)
         self.summaries = summaries
         self.calibration = calibration
         self.markdown = MarkdownRenderer()

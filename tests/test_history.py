@@ -1213,9 +1213,74 @@ def test_what_an_appeal_decided_in_a_commit_is_asked_of_git_once(repo, monkeypat
     commit(site, "check and decision", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
     asked = []
     original = pipeline.read_blobs
-    monkeypatch.setattr(pipeline, "read_blobs", lambda root, names: asked.append(names) or original(root, names))
+    monkeypatch.setattr(pipeline, "read_blobs", lambda root, names, missing=None: asked.append(names)
+                        or original(root, names, missing))
     assert site.run("build").code == 0 and len(asked) == 1
     site.write(REC, record(findings=finding("a", 1)))  # something else changes: the appeal's versions are known
     commit(site, "another finding", date="2026-11-24T11:00:00+08:00")
     assert site.run("build").code == 0 and len(asked) == 1
     assert "decision committed by Someone on 24 Nov 2026" in _record_page(site)
+
+
+def test_empty_values_in_an_appeal_are_read_as_validation_reads_them(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING.replace("filed: 2026-11-20\n", "filed: 2026-11-20\ndecision: ~\n"))  # still pending
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")
+    site.write(APPEAL, OVERTURNED.replace("overturned", "upheld\npoints:"))  # an empty `points`: none
+    commit(site, "appeal decided", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    assert _warnings(site) == [] and site.run("build").code == 0
+    page = _record_page(site)
+    assert "decision committed by Someone on 24 Nov 2026" in page and "20 Nov 2026 (" not in page
+
+
+@pytest.mark.parametrize("keep", ["ours", "theirs"])
+def test_the_decision_a_merge_keeps_is_credited_to_whoever_wrote_it(repo, keep):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING)
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")
+    git(site, "checkout", "-q", "-b", "side")
+    site.write(APPEAL, OVERTURNED)
+    commit(site, "decided by the quality department", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    git(site, "checkout", "-q", "main")
+    site.write(APPEAL, OVERTURNED.replace("overturned", "upheld"))
+    commit(site, "decided by the supervisor", date="2026-11-24T11:00:00+08:00")
+    subprocess.run(["git", "-C", str(site.root), "merge", "-q", "side"], capture_output=True)  # a conflict
+    git(site, "checkout", f"--{keep}", APPEAL)
+    commit(site, "merge", date="2026-11-24T12:00:00+08:00", email="qa@example.com")
+    warnings = [(w["code"], w["file"]) for w in site.run("check", "--format", "json").json()["warnings"]]
+    assert (("author-mismatch", APPEAL) in warnings) == (keep == "ours")  # the supervisor's decision stands
+
+
+def test_a_merge_of_a_side_that_only_renamed_and_reworded_an_appeal_writes_no_decision(repo):
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, PENDING + "\n\n\n末行。\n")
+    commit(site, "check S001, and S001 appeals", date="2026-11-20T10:00:00+08:00")
+    git(site, "checkout", "-q", "-b", "side")
+    git(site, "mv", APPEAL, "content/appeals/b.md")
+    site.write("content/appeals/b.md", PENDING + "\n\n\n末行，补充。\n")
+    commit(site, "filed elsewhere, reworded", date="2026-11-22T10:00:00+08:00")
+    git(site, "checkout", "-q", "main")
+    site.write(APPEAL, OVERTURNED + "\n\n\n末行。\n")
+    commit(site, "decided", date="2026-11-24T10:00:00+08:00", email="qa@example.com")
+    git(site, "merge", "-q", "--no-edit", "side", date="2026-11-24T12:00:00+08:00")  # by the supervisor
+    assert "decision: overturned" in (site.root / "content/appeals/b.md").read_text(encoding="utf-8")
+    assert _warnings(site) == []
+
+
+def test_when_git_cannot_say_what_an_appeal_decided_the_build_says_so_and_the_next_build_catches_up(
+        repo, monkeypatch, tmp_path):
+    from site_builder import pipeline
+    site = repo()
+    site.write(REC, record(findings=finding("a", 2)))
+    site.write(APPEAL, OVERTURNED)
+    commit(site, "check and decision", date="2026-11-24T10:00:00+08:00")  # by the supervisor
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "read_blobs", lambda root, names, missing=None: {})
+        result = site.run("build")
+    assert result.code == 0 and "git could not read earlier versions of the appeals" in result.err
+    assert site.run("build").code == 0 and "not committed by the inspector" in _record_page(site)
+    assert site.run("build", "--no-cache", "--output", str(tmp_path / "clean")).code == 0
+    assert _record_page(site) == (tmp_path / "clean/en/records/2026/11/sup-S001.html").read_text(encoding="utf-8")
