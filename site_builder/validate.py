@@ -349,6 +349,22 @@ def _staff_of(entry: Fields, what: str, checked: list[str], diags: Diagnostics) 
     return person_id
 
 
+def _band_hint(rules: Rules, item, severity: str, points, chosen: bool) -> str:
+    """What to write for points outside their band: the severity of the item whose band holds them, if the
+    severity was chosen (a rate finding's follows from its rates); past every band of the item, one finding per
+    occurrence (4.4: deductions are per occurrence)."""
+    band = rules.severities[severity].points
+    fits = [key for key in item.severities if chosen and key != severity and rules.severities[key].shortfall is None
+            and points in rules.severities[key].points]
+    if fits:
+        other = rules.severities[fits[0]]
+        return f"give {band.low} to {band.high} points, or choose severity {other.key} ({other.points})"
+    if all(points > rules.severities[key].points.high for key in item.severities):
+        return (f"give {band.low} to {band.high} points: a finding is one occurrence (4.4), so several occurrences "
+                "are several findings")
+    return f"give {band.low} to {band.high} points, or choose another severity"
+
+
 def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: Diagnostics) -> list[Finding]:
     nodes = f.items("findings")
     if len(nodes) > limits.MAX_FINDINGS_PER_RECORD:
@@ -389,7 +405,7 @@ def _findings(f: Fields, rules: Rules, staff: dict, checked: list[str], diags: D
             if points not in band:
                 diags.error(e.pos("points"), "points-outside-band",
                             f"points {_short(points)} outside band {severity} {band} of item {item.key}",
-                            f"give {band.low} to {band.high} points, or choose another severity")
+                            _band_hint(rules, item, severity, points, e.has("severity")))
             else:
                 _check_step(e.pos("points"), points, rules.step, diags, band)
         procedure = e.text("procedure") if e.has("procedure") else ""

@@ -560,3 +560,14 @@ def test_a_rules_key_may_be_any_letter_though_an_id_of_y_or_n_is_refused(make_si
     errors = named.run("check", "--format", "json").json()["errors"]
     assert [e["code"] for e in errors] == ["id-not-text"] and "yes or no" in errors[0]["message"]
 
+
+
+@pytest.mark.parametrize("found, hint", [
+    (finding("a", 3), "give 1 to 2 points, or choose severity serious (3–5)"),
+    (finding("a", 12, "adverse"), "a finding is one occurrence (4.4), so several occurrences are several findings"),
+    (finding("f", 4, "missed_task"), "a finding is one occurrence (4.4)"),
+])
+def test_points_outside_their_band_are_told_the_band_that_holds_them_or_one_finding_per_occurrence(
+        make_site, found, hint):
+    errors = make_site({R: record(findings=found)}).run("check", "--format", "json").json()["errors"]
+    assert [e["code"] for e in errors] == ["points-outside-band"] and hint in errors[0]["hint"], errors
