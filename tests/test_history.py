@@ -1162,6 +1162,8 @@ def test_the_record_page_says_who_committed_an_appeals_decision_and_warns_when_n
     assert "decision committed by Someone on 24 Nov 2026" in page and "decision committed by Someone on 26 Nov" in page
     assert page.count("not committed by the inspector who decided it") == 1
     assert "提交人与决定人不符" in _record_page(site, "")
+    period = (site.root / "_site/en/periods/2026-11.html").read_text(encoding="utf-8")  # and in its period's appeals
+    assert "not committed by the inspector who decided it" in period
     assert "author_mismatch" not in flags(site)  # said, and shown on the page: the record's own flags are its own
 
 
