@@ -129,7 +129,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
     if renderer is None:
         return BuildResult(loaded.diagnostics, None)
     if cache:
-        renderer.fragments = Fragments(root)
+        renderer.fragments = Fragments(root, renderer.keys.base)
         renderer.fragments.report(loaded.diagnostics)
     if cache and not published and (output / MARKER).exists():
         loaded.diagnostics.warning(Pos(f"{output.name}/{MARKER}"), "damaged-manifest",
@@ -137,7 +137,7 @@ def build(root: Path, output: Path, jobs: int | None = None, progress=lambda don
                                    "so no file of the last build is reused",
                                    "nothing to do: this build rewrites every file")
     try:
-        with publishing(output, inputs, reuse=cache) as writer:
+        with publishing(output, inputs, reuse=cache, keyed_by=renderer.keys.base) as writer:
             renderer.write_all(writer, jobs, progress)
             if loaded.diagnostics.errors:
                 raise _Failed

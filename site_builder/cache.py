@@ -88,10 +88,12 @@ def unusable_cache(diags: Diagnostics, root: Path, problem: str) -> None:
                   "set SITE_BUILDER_CACHE to a folder you can write in, or make that one usable")
 
 
-def write_atomically(path: Path, value) -> None:
+def write_atomically(path: Path, *values) -> None:
+    """Pickle `values` one after the other into `path`, replacing it in one rename."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
     with os.fdopen(handle, "wb") as out:
-        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+        for value in values:
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temp, path)
 
 
@@ -314,19 +316,23 @@ class _Kept:
     _HEADER = ""
     _REDONE = ""  # what a build does instead of trusting a discarded file
 
-    def __init__(self, file: Path | None):
+    def __init__(self, file: Path | None, scope: str = ""):
         self.file = file
+        self.scope = scope  # what it was kept for: a dict kept for another scope is of no use (and not loaded)
         self._known: dict = {}
         self._used: dict = {}  # what this run used: what is kept for the next
         self.problem = ""  # why the stored dict was discarded
         if file is not None:
             try:
                 with open(file, "rb") as handle:
-                    header, known = pickle.load(handle)
-                if header == (self._HEADER, code_fingerprint()) and isinstance(known, dict):
-                    self._known = known
-                else:
-                    self.problem = "written by another version of site-builder"
+                    header = pickle.load(handle)
+                    if header == (self._HEADER, code_fingerprint(), scope):
+                        known = pickle.load(handle)
+                        if not isinstance(known, dict):
+                            raise TypeError("not a dict")
+                        self._known = known
+                    elif not (isinstance(header, tuple) and header[:2] == (self._HEADER, code_fingerprint())):
+                        self.problem = "written by another version of site-builder"
             except FileNotFoundError:
                 pass
             except Exception:  # noqa: BLE001 - any damage at all: nothing of it is trusted
@@ -340,7 +346,7 @@ class _Kept:
     def _write(self, value: dict) -> None:
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.file, ((self._HEADER, code_fingerprint()), value))
+            write_atomically(self.file, (self._HEADER, code_fingerprint(), self.scope), value)
         except OSError:
             pass
 
@@ -350,11 +356,13 @@ class Fragments(_Kept):
     dependency key it was made from, kept between builds: a file is put together from the pieces, and
     only the pieces whose key changed are made again. Without a root, pieces live for one process."""
 
-    _HEADER = "site-builder fragments 1"
+    _HEADER = "site-builder fragments 2"
     _REDONE = "the data files are made again"
 
-    def __init__(self, root: Path | None = None):
-        super().__init__(site_folder(root) / "fragments.pickle" if root is not None else None)
+    def __init__(self, root: Path | None = None, keyed_by: str = ""):
+        """`keyed_by`: what every key starts from (deps.PageKeys.base): pieces kept under another are never used,
+        so they are not loaded (a rules.yaml or layout edit remakes them all)."""
+        super().__init__(site_folder(root) / "fragments.pickle" if root is not None else None, keyed_by)
 
     def get(self, name: str, key: str, make) -> str:
         """The piece `name` made from inputs with dependency `key`: kept, or `make()` now."""
@@ -373,7 +381,7 @@ class Answers(_Kept):
     """What git said of things that never change once committed (what an appeal decided in a given commit), by
     name, kept between builds so that each is asked of git once. Without a root, they live for one process."""
 
-    _HEADER = "site-builder answers 1"
+    _HEADER = "site-builder answers 2"
     _REDONE = "git is asked again"
 
     def __init__(self, root: Path | None = None):

@@ -29,7 +29,7 @@ class PageKeys:
         self.index = index
         site = index.site
         self._digests = digests
-        self._base = _digest(base + list(index.periods))
+        self._base = self.base = _digest(base + list(index.periods))  # (every key starts from it)
         self._history = history
         appeals = defaultdict(list)
         for (rid, _), appeal in site.appeals.items():

@@ -288,17 +288,19 @@ def _stamp(output: Path, files) -> None:
 
 
 @contextmanager
-def publishing(output: Path, inputs: str = "", reuse: bool = True):
+def publishing(output: Path, inputs: str = "", reuse: bool = True, keyed_by: str = ""):
     """Yield a Writer into a staging folder; when the block completes, the staging folder replaces
     `output` in one atomic swap. On any exception nothing is published and `output` stays as it was.
-    Without `reuse`, no page is taken from the last build by its dependency key.
+    Without `reuse`, no page is taken from the last build by its dependency key; nor when the published
+    pages' keys started from another `keyed_by` than this build's (deps.PageKeys.base: none could match, and
+    on a large site their list is large).
 
     The release that is swapped out is kept beside the output as the spare, and becomes the next build's
     staging folder: a build then touches only the files that changed, not every file of the site."""
     check_replaceable(output)  # before the lock, so a refused folder gets no lock file beside it
     with output_lock(output):
         try:
-            yield from _publish(output, inputs, reuse)
+            yield from _publish(output, inputs, reuse, keyed_by)
         except OSError as exc:  # a full disk, a folder made read-only: said as such, never as a bug
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise PublishError(f"cannot write the site to {output}: {exc.strerror or exc}"
@@ -307,13 +309,14 @@ def publishing(output: Path, inputs: str = "", reuse: bool = True):
                                f"{'' if full else ', or make that folder writable'})") from None
 
 
-def _publish(output: Path, inputs: str, reuse: bool):
+def _publish(output: Path, inputs: str, reuse: bool, keyed_by: str):
     """publishing(), with the lock held."""
     recover(output)
     check_replaceable(output)
     staging = _beside(output, f"staging-{os.getpid()}")
     umask = output_umask()
-    previous = read_manifest(output)
+    reuse = reuse and read_manifest(output, head_only=True).get("keyed_by") == keyed_by
+    previous = read_manifest(output, files_only=not reuse)
     if previous.get("umask") != umask:  # made under another umask: no file of it is reused (one mode for all)
         previous = {}
     base = _take_spare(output, staging, umask)
@@ -331,7 +334,7 @@ def _publish(output: Path, inputs: str, reuse: bool):
         # the last build's lists are done with: let them go before the new manifest is put into words
         writer.previous = writer.previous_keys = writer.base = {}
         del previous, files, base
-        head = {"generator": GENERATOR, "inputs": writer.inputs, "umask": umask,
+        head = {"generator": GENERATOR, "inputs": writer.inputs, "umask": umask, "keyed_by": keyed_by,
                 "pages": sum(path.endswith(".html") for path in writer.written),
                 "count": len(writer.written)}
         if writer.mended:

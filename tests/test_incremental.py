@@ -188,6 +188,29 @@ def test_after_editing_one_record_only_its_own_record_pages_are_rendered(make_si
     assert tree(clean) == tree(site.root / "_site")
 
 
+def test_after_a_rules_edit_the_last_builds_page_keys_and_data_pieces_are_not_even_read(make_site, monkeypatch):
+    from site_builder import cache, publish
+
+    site = make_site({f"content/records/r{n}.md": record(date=f"2026-11-1{n}") for n in range(4)})
+    assert site.run("build", "--jobs", "1").code == 0
+    read, loaded = [], []
+    original_manifest, original_load = publish.read_manifest, cache.pickle.load
+    monkeypatch.setattr(publish, "read_manifest", lambda output, head_only=False, files_only=False:
+                        read.append((head_only, files_only)) or original_manifest(output, head_only, files_only))
+    monkeypatch.setattr(cache.pickle, "load", lambda handle: loaded.append(Path(handle.name).name)
+                        or original_load(handle))
+    site.write("content/records/r2.md", record(date="2026-11-12", findings=finding("a", 1)))
+    assert site.run("build", "--jobs", "1").code == 0  # one record: the keys and pieces are read, and used
+    assert (False, False) in read and loaded.count("fragments.pickle") == 2
+    read.clear(), loaded.clear()
+    site.write("rules.yaml", RULES.replace("total_cap: 100", "total_cap: 99"))
+    assert site.run("build", "--jobs", "1").code == 0  # every key now starts from another base
+    assert (False, False) not in read and (False, True) in read and loaded.count("fragments.pickle") == 1
+    clean = site.root.parent / "clean"
+    assert site.run("build", "--output", str(clean), "--no-cache").code == 0
+    assert tree(clean) == tree(site.root / "_site")
+
+
 def test_an_unchanged_record_is_not_read_again(make_site, monkeypatch):
     import site_builder.pipeline as pipeline
 
