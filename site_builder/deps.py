@@ -31,9 +31,9 @@ class PageKeys:
         self._digests = digests
         self._base = self.base = _digest(base + list(index.periods))  # (every key starts from it)
         self._history = history
-        appeals = defaultdict(list)
+        appeals, decisions = defaultdict(list), decisions or {}
         for (rid, _), appeal in site.appeals.items():
-            decision = (decisions or {}).get(appeal.path)  # (the page says which commits wrote it, and whose)
+            decision = decisions.get(appeal.path)  # (the page says which commits wrote it, and whose)
             appeals[rid] += [digests.get(appeal.path, ""), repr((tuple(c.hash for c in decision.commits),
                                                                   tuple(c.hash for c in decision.foreign)))
                              if decision else "-"]

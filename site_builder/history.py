@@ -363,7 +363,7 @@ def read_blobs(root: Path, names: list[str], missing: set[str] | None = None) ->
             break
         header = data[at:line_end].split()
         at = line_end + 1
-        if missing is not None and data[at - 1 - len(b" missing"):line_end] == b" missing":
+        if missing is not None and header[-1:] == [b"missing"]:  # ("<name> missing")
             missing.add(name)
         if len(header) != 3 or header[1] != b"blob":
             continue

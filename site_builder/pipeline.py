@@ -15,7 +15,7 @@ from pathlib import Path
 from site_builder import limits, workers
 from site_builder.analytics import Calibrations, PeriodSummary, calibrate, period_tallies, summarize
 from site_builder.cache import Answers, PeriodMemo, RecordCache, cache_problem, signature, site_folder, unusable_cache
-from site_builder.compliance import (MISSING, UNREADABLE, Removal, appeal_decisions, decision_sources,
+from site_builder.compliance import (MISSING, UNREADABLE, Decision, Removal, appeal_decisions, decision_sources,
                                      record_compliance, removals, report_compliance, signed_in)
 from site_builder.diagnostics import Diagnostics, Pos
 from site_builder.history import History, blobs_at, changed_since, patches, read_blobs, start_history
@@ -168,20 +168,10 @@ def load(root: Path, cache: bool = False, jobs: int = 1, progress=None, stats: d
                       "and discarded", "nothing to do: the git history is read again")
     audits = record_compliance(site, history)
     removed = _removals(root, site, history)
-    decided = [appeal.path for appeal in site.appeals.values() if appeal.decided_by is not None]
-    at_head = blobs_at(root, history.head, FOLDERS["appeal"]) if decided and history.complete else {}
-    wanted = decision_sources(site, history) + sorted({at_head[path] for path in decided if path in at_head})
-    answers = Answers(root if cache else None)
-    decisions = appeal_decisions(site, history, answers.get(wanted if history.complete else [],
-                                                            functools.partial(_decided_then, root)), at_head)
-    answers.save()
-    answers.report(diags)
-    if answers.unanswered:
-        diags.warning(Pos("."), "no-git-history", "git could not read earlier versions of the appeals, so record "
-                      "pages do not say who committed their decisions", "nothing to do: the next build asks again")
+    decisions, unanswered = _decisions(root, site, history, cache, diags)
     report_compliance(site, history, audits, diags, removed, decisions)
     return Loaded(files, digests, site, diags, history, audits, Amendments(root, site, audits, history), html, removed,
-                  root if cache else None, from_disk, decisions, answers.unanswered)
+                  root if cache else None, from_disk, decisions, unanswered)
 
 
 def _removals(root: Path, site: Site, history: History) -> list[Removal]:
@@ -217,6 +207,25 @@ def _date_and_staff(data: bytes) -> tuple | None:
     staff = meta.get("staff")
     people = [staff] if isinstance(staff, Scalar) else list(staff.items) if isinstance(staff, Sequence) else []
     return when, tuple(person.text for person in people if isinstance(person, Scalar))
+
+
+def _decisions(root: Path, site: Site, history: History, cache: bool,
+               diags: Diagnostics) -> tuple[dict[str, Decision], bool]:
+    """Who wrote each appeal's decision (compliance.appeal_decisions), with what its versions decided read from
+    git (and, with `cache`, kept in the build cache); and whether git could not say it all (said, once)."""
+    if not history.complete:
+        return {}, False
+    decided = [appeal.path for appeal in site.appeals.values() if appeal.decided_by is not None]
+    at_head = blobs_at(root, history.head, FOLDERS["appeal"]) if decided else {}
+    wanted = decision_sources(site, history) + sorted({at_head[path] for path in decided if path in at_head})
+    answers = Answers(root if cache else None)
+    decisions = appeal_decisions(site, history, answers.get(wanted, functools.partial(_decided_then, root)), at_head)
+    answers.save()
+    answers.report(diags)
+    if answers.unanswered:
+        diags.warning(Pos("."), "no-git-history", "git could not read earlier versions of the appeals, so record "
+                      "pages do not say who committed their decisions", "nothing to do: the next build asks again")
+    return decisions, answers.unanswered
 
 
 def _decided_then(root: Path, names: list[str]) -> dict[str, object] | None:
